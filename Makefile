@@ -1,0 +1,141 @@
+# unitrace: one Makefile for the whole tree.
+#
+#   make deps        install the Debian packages the project needs (root)
+#   make             build everything into $(B)/
+#   make test        unit tests, then end-to-end tests; ends "N passed, N failed"
+#   make check-asan  the same tests built with ASan + UBSan (into build-asan/)
+#   make demo        trace the demo guest into build/demo/trace.db
+#   make bench       benchmarks (figures and ratios, never pass/fail)
+#   make install     PREFIX=/usr/local DESTDIR=
+
+B ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+SAN ?=
+
+WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wpointer-arith -Wvla -Werror
+OPT ?= -O2 -g
+CFLAGS_COMMON := -std=c11 $(OPT) $(WARN) -fno-omit-frame-pointer $(SAN)
+CPPFLAGS_COMMON := -Iinclude/unitrace -Iformats -Itracer-guest
+# Host code (collector, viewer, tests, demo, hosted port)
+HOST_CFLAGS := $(CFLAGS_COMMON) -D_GNU_SOURCE -pthread
+# The freestanding core of the guest library: no libc headers at all.
+GUEST_CFLAGS := $(CFLAGS_COMMON) -ffreestanding -fno-builtin -nostdinc \
+	-isystem $(shell $(CC) -print-file-name=include)
+LDLIBS_HOST := -lsqlite3 -lpthread -lm
+
+VERSION := 0.1.0
+
+GUEST_CORE_SRC := tracer-guest/ut_trace.c
+GUEST_HOSTED_SRC := tracer-guest/port_hosted.c
+COLLECTOR_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+GUEST_CORE_OBJ := $(call obj,$(GUEST_CORE_SRC))
+GUEST_HOSTED_OBJ := $(call obj,$(GUEST_HOSTED_SRC))
+COLLECTOR_OBJ := $(call obj,$(COLLECTOR_SRC))
+
+LIB_GUEST := $(B)/libunitrace-guest.a
+LIB_TESTPORT := $(B)/libunitrace-testport.a
+LIB_COLLECTOR := $(B)/libutcollector.a
+UNITRACE := $(B)/unitrace
+DEMO := $(B)/demo-guest
+
+.PHONY: all deps test unit e2e check-asan demo bench install clean \
+	check-headers check-freestanding
+all: $(UNITRACE) $(LIB_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
+	$(BENCHES) check-freestanding
+
+# ---- compilation ---------------------------------------------------------
+$(GUEST_CORE_OBJ): $(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) $(CPPFLAGS_COMMON) -MMD -MP -c $< -o $@
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(CPPFLAGS_COMMON) -Icollector -MMD -MP -c $< -o $@
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+$(LIB_GUEST): $(GUEST_CORE_OBJ) $(GUEST_HOSTED_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIB_TESTPORT): $(GUEST_CORE_OBJ) $(call obj,tests/port_test.c)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIB_COLLECTOR): $(COLLECTOR_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(UNITRACE): $(call obj,collector/main.c) $(LIB_COLLECTOR)
+	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST)
+
+$(DEMO): $(call obj,examples/demo-guest/demo.c) $(LIB_GUEST)
+	$(CC) $(HOST_CFLAGS) $^ -o $@ -lpthread -lm
+
+$(B)/tests/%: $(call obj,tests/unit/%.c) $(LIB_COLLECTOR) $(LIB_TESTPORT)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST)
+
+$(B)/bench/%: $(call obj,bench/%.c) $(LIB_COLLECTOR) $(LIB_GUEST)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST)
+
+$(B)/unitrace-guest.pc: Makefile
+	@mkdir -p $(B)
+	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: unitrace-guest\nDescription: unitrace guest tracer (hosted port)\nVersion: %s\nCflags: -I$${includedir}/unitrace\nLibs: -L$${libdir} -lunitrace-guest -lpthread\n' \
+		'$(PREFIX)' '$(VERSION)' > $@
+
+# The guest core must compile without any libc header.
+check-freestanding: $(GUEST_CORE_OBJ)
+
+# Each public header compiles on its own.
+check-headers:
+	@for h in formats/ut_abi.h include/unitrace/trace.h; do \
+		echo "#include \"$$h\"" | $(CC) $(GUEST_CFLAGS) $(CPPFLAGS_COMMON) -I. -x c -c - -o /dev/null || exit 1; \
+	done; echo "headers ok"
+
+# ---- tests ----------------------------------------------------------------
+test: all
+	@B=$(B) tests/run.sh
+
+check-asan:
+	$(MAKE) B=build-asan SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' OPT='-O1 -g' test
+
+# ---- demo and bench -------------------------------------------------------
+demo: all
+	@B=$(B) examples/demo-guest/run-demo.sh
+
+bench: all
+	@B=$(B) bench/run.sh
+
+# ---- deps and install -----------------------------------------------------
+DEB_PACKAGES := build-essential pkg-config libsqlite3-dev sqlite3 \
+	libncurses-dev tmux gdb valgrind clang libclang-rt-14-dev \
+	libelf-dev libdw-dev libxen-dev liblttng-ust-dev lttng-tools \
+	python3 procps
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include/unitrace $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(UNITRACE) $(DESTDIR)$(PREFIX)/bin/unitrace
+	install -m 644 $(LIB_GUEST) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/unitrace/trace.h formats/ut_abi.h \
+		$(DESTDIR)$(PREFIX)/include/unitrace/
+	install -m 644 $(B)/unitrace-guest.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,595 @@
+/*
+ * The collection engine and `unitrace collect`.
+ *
+ * One thread serves every guest: it watches the rendezvous directory,
+ * attaches each guest that appears, and in each cycle drains every ring of
+ * every guest into one SQLite transaction.  Only after that transaction has
+ * committed are the ring tails released to the guests, so in discard mode
+ * an event leaves a guest's ring only once it is on disk.  A guest that
+ * writes garbage is marked corrupt and detached; the others carry on.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+
+#define RING_BUDGET (4u << 20)  /* bytes per ring per cycle */
+#define BUSY_BYTES (64u << 10)  /* a cycle that moved less than this sleeps */
+#define PENDING_MS 3000         /* how long a guest may stay in state INIT */
+#define RESCAN_MS 500
+
+enum phase { G_PENDING, G_LIVE, G_DONE };
+
+struct engine;
+
+struct cguest {
+	struct cguest *next;
+	struct engine *e;
+	char entry[NAME_MAX + 1];
+	char path[PATH_MAX];
+	enum phase phase;
+	int64_t first_seen_ms;
+	ut_hosted_t t;
+	ut_reader_t *rd;
+	int64_t id;
+	int64_t lane[UT_MAX_RINGS];
+	uint64_t events, lost;
+	char status[16];
+};
+
+struct engine {
+	ut_collect_opts_t *o;
+	ut_store_t *st;
+	struct cguest *guests;
+	int ino;
+	char dir[PATH_MAX - NAME_MAX - 2];
+	uint64_t events;
+	uint64_t lost;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool is_entry(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 3 && name[0] != '.' && !strcmp(name + n - 3, ".ut");
+}
+
+/* ---- the sink: decoded events into the store ---------------------------- */
+
+static int sink_event(void *ctx, uint32_t ring, const ut_event_t *ev)
+{
+	struct cguest *g = ctx;
+	g->events++;
+	return ut_store_event(g->e->st, g->lane[ring], ev);
+}
+
+static int sink_lost(void *ctx, uint32_t ring, uint64_t first, uint64_t count,
+		     int64_t before, int64_t after, int reason)
+{
+	struct cguest *g = ctx;
+	g->lost += count;
+	return ut_store_lost(g->e->st, g->lane[ring], first, count, before,
+			     after, reason);
+}
+
+static int sink_type(void *ctx, ut_evtype_t *t)
+{
+	struct cguest *g = ctx;
+	return ut_store_evtype(g->e->st, g->id, t);
+}
+
+/* ---- guest life cycle ----------------------------------------------------- */
+
+static void guest_free(struct cguest *g)
+{
+	if (g->rd) {
+		ut_reader_free(g->rd);
+		free(g->rd);
+	}
+	ut_hosted_close(&g->t);
+	free(g);
+}
+
+/* Store a guest we could not attach, with the reason.  Inside a tx. */
+static int guest_reject(struct engine *e, struct cguest *g, const char *why)
+{
+	ut_guest_info_t gi;
+	char *dot;
+
+	memset(&gi, 0, sizeof(gi));
+	snprintf(gi.name, sizeof(gi.name), "%.64s", g->entry);
+	if ((dot = strchr(gi.name, '.')))
+		*dot = 0;
+	snprintf(gi.platform, sizeof(gi.platform), "hosted");
+	if (dot)
+		gi.pid = (uint32_t)strtoul(dot + 1, NULL, 10);
+	snprintf(gi.source, sizeof(gi.source), "%.255s", g->path);
+	if (!e->o->quiet)
+		fprintf(stderr, "unitrace collect: rejected guest %s: %s\n",
+			g->entry, why);
+	g->id = ut_store_guest(e->st, &gi);
+	if (g->id < 0)
+		return -1;
+	snprintf(g->status, sizeof(g->status), "rejected");
+	g->phase = G_DONE;
+	return ut_store_guest_status(e->st, g->id, "rejected", why);
+}
+
+/* Try to attach guest (g).  Inside a tx.  Returns -1 on store failure. */
+static int guest_attach(struct engine *e, struct cguest *g)
+{
+	char err[300];
+	int rc;
+
+	if (!g->t.map) {
+		rc = ut_hosted_open(g->path, &g->t, err, sizeof(err));
+		if (rc == -2) { /* stale entry: the guest is gone */
+			g->phase = G_DONE;
+			unlink(g->path);
+			return 0;
+		}
+		if (rc < 0)
+			return guest_reject(e, g, err);
+	}
+	if (!g->rd && !(g->rd = calloc(1, sizeof(*g->rd))))
+		return guest_reject(e, g, "out of memory");
+	rc = ut_reader_attach(g->rd, g->t.map, g->t.size);
+	if (rc == 1) {
+		if (now_ms() - g->first_seen_ms > PENDING_MS)
+			return guest_reject(e, g, "guest never finished writing "
+						  "its header");
+		return 0; /* try again next cycle */
+	}
+	if (rc < 0)
+		return guest_reject(e, g, g->rd->err);
+
+	ut_guest_info_t gi;
+	ut_reader_guest_info(g->rd, &gi);
+	snprintf(gi.source, sizeof(gi.source), "%.255s", g->path);
+	g->id = ut_store_guest(e->st, &gi);
+	if (g->id < 0)
+		return -1;
+	if (ut_store_guest_status(e->st, g->id, "running", NULL))
+		return -1;
+	for (uint32_t i = 0; i < g->rd->nr_rings; i++) {
+		g->lane[i] = ut_store_lane(e->st, g->id, g->rd->rings[i].vcpu);
+		if (g->lane[i] < 0)
+			return -1;
+		int64_t last = ut_store_lane_last_seq(e->st, g->lane[i]);
+		if (last >= 0)
+			ut_reader_resume(g->rd, i, (uint64_t)last);
+	}
+	g->rd->on_type = sink_type;
+	g->rd->on_type_ctx = g;
+	struct ut_area_hdr *live = g->t.map;
+	ut_store_once(&live->collector_pid, (uint32_t)getpid());
+	ut_store_release(&live->collector_state, (uint32_t)UT_COLL_ATTACHED);
+	g->phase = G_LIVE;
+	snprintf(g->status, sizeof(g->status), "running");
+	if (!e->o->quiet)
+		fprintf(stderr, "unitrace collect: attached %s (%s pid %u, %u "
+			"rings)\n", gi.name, gi.platform, gi.pid, gi.nr_rings);
+	return 0;
+}
+
+/* Mark (g) corrupt with the reader's reason.  Inside a tx. */
+static int guest_corrupt(struct engine *e, struct cguest *g)
+{
+	if (!e->o->quiet)
+		fprintf(stderr, "unitrace collect: guest %s is corrupt, detaching: "
+			"%s\n", g->entry, g->rd->err);
+	snprintf(g->status, sizeof(g->status), "corrupt");
+	g->phase = G_DONE;
+	return ut_store_guest_status(e->st, g->id, "corrupt", g->rd->err);
+}
+
+/* Drain every ring of live guest (g).  Returns bytes moved, or -1 on a
+ * store failure (fatal). */
+static long guest_drain(struct engine *e, struct cguest *g)
+{
+	ut_reader_t *rd = g->rd;
+	const ut_sink_t sink = {g, sink_event, sink_lost};
+	uint32_t state = ut_reader_state(rd);
+	bool alive = ut_hosted_alive(&g->t);
+	bool final = state == UT_STATE_EXITED || state == UT_STATE_CRASHED || !alive;
+	bool caught_up = true;
+	long moved = 0;
+	int rc = ut_reader_schema(rd);
+
+	if (rc == -2)
+		return -1;
+	if (rc == -1)
+		return guest_corrupt(e, g) ? -1 : 0;
+	for (uint32_t i = 0; i < rd->nr_rings; i++) {
+		ut_rd_ring_t *rr = &rd->rings[i];
+		uint64_t before = rr->cursor;
+		long n;
+		do {
+			n = ut_reader_drain(rd, i, &sink, RING_BUDGET);
+		} while (n > 0 && rr->cursor - before < RING_BUDGET);
+		if (n == -2)
+			return -1;
+		if (n == -1)
+			return guest_corrupt(e, g) ? -1 : 0;
+		moved += (long)(rr->cursor - before);
+		if (rr->cursor != ut_load_acquire(&rr->rh->head))
+			caught_up = false;
+	}
+	if (final && caught_up) {
+		for (uint32_t i = 0; i < rd->nr_rings; i++) {
+			rc = ut_reader_finish(rd, i, &sink);
+			if (rc == -2)
+				return -1;
+		}
+		const char *status = state == UT_STATE_CRASHED ? "crashed"
+				     : state == UT_STATE_EXITED ? "exited" : "vanished";
+		snprintf(g->status, sizeof(g->status), "%s", status);
+		g->phase = G_DONE;
+		if (ut_store_guest_status(e->st, g->id, status,
+				!strcmp(status, "vanished")
+				? "process ended without ut_shutdown (killed?)"
+				: NULL))
+			return -1;
+	}
+	return moved;
+}
+
+/* Called after the commit: release ring space, finish detaching. */
+static void guest_after_commit(struct engine *e, struct cguest *g)
+{
+	struct ut_area_hdr *live = g->t.map;
+
+	if (g->rd && g->id > 0 && strcmp(g->status, "corrupt") &&
+	    strcmp(g->status, "rejected"))
+		ut_reader_release(g->rd);
+	if (g->phase == G_LIVE) {
+		live->collector_heartbeat++;
+		return;
+	}
+	if (g->phase != G_DONE || !g->t.map)
+		return;
+	if (strcmp(g->status, "corrupt") && strcmp(g->status, "rejected")) {
+		ut_store_release(&live->collector_state, (uint32_t)UT_COLL_DONE);
+		unlink(g->path); /* the guest normally did already */
+		if (!e->o->quiet)
+			fprintf(stderr, "unitrace collect: %s %s: %llu events, "
+				"%llu lost\n", g->entry, g->status,
+				(unsigned long long)g->events,
+				(unsigned long long)g->lost);
+	}
+	e->events += g->events;
+	e->lost += g->lost;
+	ut_hosted_close(&g->t);
+	if (g->rd) {
+		ut_reader_free(g->rd);
+		free(g->rd);
+		g->rd = NULL;
+	}
+}
+
+/* ---- the rendezvous directory ------------------------------------------- */
+
+static bool known(struct engine *e, const char *name)
+{
+	for (struct cguest *g = e->guests; g; g = g->next)
+		if (!strcmp(g->entry, name))
+			return true;
+	return false;
+}
+
+/* Add new entries; forget finished guests whose entry has gone. */
+static void rescan(struct engine *e)
+{
+	DIR *d = opendir(e->dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!is_entry(de->d_name) || known(e, de->d_name))
+			continue;
+		struct cguest *g = calloc(1, sizeof(*g));
+		if (!g)
+			break;
+		g->e = e;
+		g->t.fd = -1;
+		snprintf(g->entry, sizeof(g->entry), "%s", de->d_name);
+		snprintf(g->path, sizeof(g->path), "%s/%s", e->dir, de->d_name);
+		g->first_seen_ms = now_ms();
+		g->next = e->guests;
+		e->guests = g;
+	}
+	closedir(d);
+
+	for (struct cguest **pp = &e->guests; *pp;) {
+		struct cguest *g = *pp;
+		struct stat st;
+		if (g->phase == G_DONE && !g->t.map &&
+		    lstat(g->path, &st) != 0) {
+			*pp = g->next;
+			guest_free(g);
+		} else {
+			pp = &g->next;
+		}
+	}
+}
+
+static int open_dir(struct engine *e)
+{
+	if (mkdir(e->dir, 0700) != 0 && errno != EEXIST) {
+		ut_error("collect", "cannot create rendezvous directory %s: %s",
+			 e->dir, strerror(errno));
+		return -1;
+	}
+	e->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (e->ino < 0 || inotify_add_watch(e->ino, e->dir,
+			IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0) {
+		ut_error("collect", "cannot watch %s: %s", e->dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait up to (ms) for the directory to change.  True if it did. */
+static bool wait_dir(struct engine *e, int ms)
+{
+	struct pollfd p = {e->ino, POLLIN, 0};
+	char buf[4096];
+	bool changed = false;
+
+	if (poll(&p, 1, ms) > 0)
+		while (read(e->ino, buf, sizeof(buf)) > 0)
+			changed = true;
+	return changed;
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+static bool all_done(struct engine *e)
+{
+	for (struct cguest *g = e->guests; g; g = g->next)
+		if (g->phase != G_DONE)
+			return false;
+	return true;
+}
+
+/* One cycle: attach, drain, commit, release.  Returns bytes moved or -1. */
+static long cycle(struct engine *e)
+{
+	long moved = 0;
+
+	if (ut_store_begin(e->st))
+		return -1;
+	for (struct cguest *g = e->guests; g; g = g->next) {
+		if (g->phase == G_PENDING && guest_attach(e, g))
+			goto fail;
+		if (g->phase == G_LIVE) {
+			long n = guest_drain(e, g);
+			if (n < 0)
+				goto fail;
+			moved += n;
+		}
+	}
+	if (ut_store_commit(e->st))
+		return -1;
+	for (struct cguest *g = e->guests; g; g = g->next)
+		guest_after_commit(e, g);
+	return moved;
+fail:
+	ut_store_rollback(e->st);
+	return -1;
+}
+
+static void detach_all(struct engine *e)
+{
+	for (struct cguest *g = e->guests; g; g = g->next) {
+		if (g->phase == G_LIVE && g->t.map) {
+			struct ut_area_hdr *live = g->t.map;
+			ut_store_release(&live->collector_state,
+					 (uint32_t)UT_COLL_NONE);
+		}
+	}
+	while (e->guests) {
+		struct cguest *g = e->guests;
+		e->guests = g->next;
+		if (g->phase == G_LIVE) {
+			e->events += g->events;
+			e->lost += g->lost;
+		}
+		guest_free(g);
+	}
+}
+
+int ut_collect(ut_collect_opts_t *o)
+{
+	struct engine e;
+	struct sigaction sa;
+	char err[512];
+	int64_t start = now_ms(), last_scan = 0;
+	bool child_gone = false;
+	int status = 0;
+
+	memset(&e, 0, sizeof(e));
+	e.o = o;
+	e.ino = -1;
+	if (o->dir)
+		snprintf(e.dir, sizeof(e.dir), "%s", o->dir);
+	else
+		ut_hosted_default_dir(e.dir, sizeof(e.dir));
+	e.st = ut_store_open(o->db_path, UT_STORE_CREATE, err, sizeof(err));
+	if (!e.st) {
+		ut_error("collect", "%s", err);
+		return 1;
+	}
+	if (open_dir(&e)) {
+		ut_store_close(e.st);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	stop_requested = 0;
+	if (!o->quiet && !o->child_pid)
+		fprintf(stderr, "unitrace collect: watching %s, writing %s "
+			"(Ctrl-C to stop)\n", e.dir, o->db_path);
+
+	for (;;) {
+		int64_t t = now_ms();
+		if (t - last_scan >= RESCAN_MS || wait_dir(&e, 0)) {
+			rescan(&e);
+			last_scan = t;
+		}
+		long moved = cycle(&e);
+		if (moved < 0) {
+			ut_error("collect", "database write failed: %s; events not "
+				 "yet stored stay in the guests' rings (discard mode) "
+				 "and a restarted collector will pick them up",
+				 ut_store_errmsg(e.st));
+			status = 1;
+			break;
+		}
+		if (o->child_pid && !child_gone) {
+			int ws;
+			if (waitpid(o->child_pid, &ws, WNOHANG) == o->child_pid) {
+				o->child_status = ws;
+				child_gone = true;
+				rescan(&e);
+				last_scan = now_ms();
+				continue; /* one more cycle for what it left */
+			}
+		}
+		if (child_gone && all_done(&e))
+			break;
+		if (!o->child_pid && stop_requested)
+			break;
+		if (o->duration > 0 && now_ms() - start >= (int64_t)(o->duration * 1000))
+			break;
+		if (moved < (long)BUSY_BYTES && wait_dir(&e, (int)o->poll_ms)) {
+			rescan(&e);
+			last_scan = now_ms();
+		}
+	}
+	if (status == 0 && cycle(&e) < 0) /* a last drain before leaving */
+		status = 1;
+	detach_all(&e);
+	if (!o->quiet)
+		fprintf(stderr, "unitrace collect: %llu events stored, %llu lost, "
+			"in %s\n", (unsigned long long)e.events,
+			(unsigned long long)e.lost, o->db_path);
+	close(e.ino);
+	ut_store_close(e.st);
+	return status;
+}
+
+/* ---- unitrace collect ------------------------------------------------------ */
+
+static const char collect_usage[] =
+	"usage: unitrace collect [-o DB] [--dir DIR] [--poll-ms N] [--duration S] [-q]\n"
+	"\n"
+	"Watch the rendezvous directory, attach every hosted guest that appears\n"
+	"and store its events in DB until interrupted (SIGINT or SIGTERM flush\n"
+	"and exit cleanly).\n"
+	"\n"
+	"  -o, --output DB   database file (default: $UNITRACE_DB or ./trace.db)\n"
+	"  -d, --dir DIR     rendezvous directory (default: $UNITRACE_DIR, else\n"
+	"                    /run/unitrace for root, $XDG_RUNTIME_DIR/unitrace,\n"
+	"                    or /tmp/unitrace-UID)\n"
+	"      --poll-ms N   idle poll interval in milliseconds (default 5)\n"
+	"      --duration S  stop after S seconds\n"
+	"  -q, --quiet       print errors only\n";
+
+/* Options shared by collect and run; returns 0, or 2 on a usage error. */
+int ut_collect_parse_poll(const char *cmd, const char *arg, unsigned *out);
+int ut_collect_parse_poll(const char *cmd, const char *arg, unsigned *out)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (*end || v < 1 || v > 10000) {
+		ut_error(cmd, "--poll-ms wants 1..10000, got '%s'", arg);
+		return 2;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int collect_run(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"dir", required_argument, NULL, 'd'},
+		{"poll-ms", required_argument, NULL, 'p'},
+		{"duration", required_argument, NULL, 't'},
+		{"quiet", no_argument, NULL, 'q'},
+		{NULL, 0, NULL, 0},
+	};
+	ut_collect_opts_t o;
+	const char *db = getenv("UNITRACE_DB");
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	o.db_path = db && *db ? db : "trace.db";
+	o.poll_ms = 5;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+o:d:q", lo, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'o': o.db_path = optarg; break;
+		case 'd': o.dir = optarg; break;
+		case 'q': o.quiet = true; break;
+		case 'p':
+			if (ut_collect_parse_poll("collect", optarg, &o.poll_ms))
+				return 2;
+			break;
+		case 't':
+			o.duration = strtod(optarg, &end);
+			if (*end || o.duration <= 0) {
+				ut_error("collect", "--duration wants seconds > 0, got '%s'",
+					 optarg);
+				return 2;
+			}
+			break;
+		default:
+			ut_error("collect", "unknown or incomplete option '%s'; see "
+				 "'unitrace collect --help'", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		ut_error("collect", "unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	return ut_collect(&o);
+}
+
+const struct ut_cmd ut_cmd_collect = {
+	"collect", "collect traces from running guests into a database",
+	collect_usage, collect_run,
+};

@@ -1,0 +1,315 @@
+/*
+ * The hosted port: the guest is a Linux process (a linuxu-style unikernel,
+ * a Solo5 spt tender's guest, or any C program).
+ *
+ * - Shared pages: a memfd sealed against shrinking and growing, so the
+ *   collector that maps it can never be hit by SIGBUS from a truncation.
+ * - Rendezvous: a symlink NAME.PID.ut -> /proc/PID/fd/N in the rendezvous
+ *   directory; the collector opens it to get its own descriptor on the
+ *   memfd.  The guest holds an exclusive flock on the memfd for as long as
+ *   it lives, so the collector learns of its death without trusting a pid.
+ * - Clock: the TSC when the CPU says it is invariant, calibrated against
+ *   CLOCK_MONOTONIC; otherwise CLOCK_MONOTONIC itself.
+ * - vCPU: a thread-local ring index.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ut_port.h"
+
+#define UT_HOSTED_DEFAULT_RINGS 8u
+
+static int ut_fd = -1;
+static char ut_link[PATH_MAX];
+static __thread int ut_tls_vcpu = -1;
+
+/* Parse a size with an optional K/M/G suffix; 0 on error. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	return *end ? 0 : v;
+}
+
+static void warn_env(const char *var, const char *val)
+{
+	fprintf(stderr, "unitrace: ignoring %s=%s (invalid)\n", var, val);
+}
+
+void ut_port_defaults(ut_config_t *cfg)
+{
+	const char *s;
+
+	if (!cfg->name) {
+		s = getenv("UNITRACE_NAME");
+		cfg->name = s && *s ? s : program_invocation_short_name;
+	}
+	if (!cfg->nr_rings) {
+		s = getenv("UNITRACE_RINGS");
+		uint64_t n = parse_size(s);
+		if (s && (n == 0 || n > UT_MAX_RINGS))
+			warn_env("UNITRACE_RINGS", s);
+		cfg->nr_rings = n && n <= UT_MAX_RINGS ? (uint32_t)n
+						       : UT_HOSTED_DEFAULT_RINGS;
+	}
+	if (!cfg->ring_size) {
+		s = getenv("UNITRACE_RING_SIZE");
+		uint64_t n = parse_size(s);
+		if (s && (n < UT_MIN_RING_SIZE || n > UT_MAX_RING_SIZE ||
+			  (n & (n - 1))))
+			warn_env("UNITRACE_RING_SIZE", s);
+		else if (s)
+			cfg->ring_size = (uint32_t)n;
+	}
+	if (cfg->mode == UT_CFG_MODE_DEFAULT) {
+		s = getenv("UNITRACE_MODE");
+		cfg->mode = UT_CFG_MODE_DISCARD;
+		if (s && !strcmp(s, "overwrite"))
+			cfg->mode = UT_CFG_MODE_OVERWRITE;
+		else if (s && strcmp(s, "discard"))
+			warn_env("UNITRACE_MODE", s);
+	}
+}
+
+void *ut_port_alloc_shared(size_t bytes)
+{
+	void *p;
+	int fd;
+
+	fd = memfd_create("unitrace", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		perror("unitrace: memfd_create");
+		return NULL;
+	}
+	if (ftruncate(fd, (off_t)bytes) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+		perror("unitrace: sizing the shared area");
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		perror("unitrace: mmap");
+		close(fd);
+		return NULL;
+	}
+	ut_fd = fd;
+	return p;
+}
+
+static uint64_t ts_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ticks(void)
+{
+	return ts_ns(CLOCK_MONOTONIC);
+}
+
+/* True if /proc/cpuinfo says the TSC runs at a constant rate through
+ * sleep states, so it can stand for time across vCPUs. */
+static bool tsc_invariant(void)
+{
+#if defined(__x86_64__)
+	char line[4096];
+	bool c = false, n = false;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		c = strstr(line, " constant_tsc") != NULL;
+		n = strstr(line, " nonstop_tsc") != NULL;
+		break;
+	}
+	fclose(f);
+	return c && n;
+#else
+	return false;
+#endif
+}
+
+ut_ticks_fn ut_port_clock(struct ut_area_hdr *h)
+{
+	const char *want = getenv("UNITRACE_CLOCK");
+	uint64_t m0, t0, m1, t1, mono, real;
+
+	if ((want && !strcmp(want, "mono")) || !tsc_invariant()) {
+		mono = ts_ns(CLOCK_MONOTONIC);
+		real = ts_ns(CLOCK_REALTIME);
+		h->clock_source = UT_CLOCK_NS;
+		h->clock_mult = 1;
+		h->clock_shift = 0;
+		h->clock_ticks_ref = mono;
+		h->clock_ns_ref = mono;
+		h->clock_realtime_ref = real;
+		h->clock_hz = 1000000000ull;
+		return mono_ticks;
+	}
+	/* Two (monotonic, tsc) pairs 20 ms apart; each tsc read is bracketed
+	 * by clock reads and taken at their midpoint. */
+	uint64_t a = ts_ns(CLOCK_MONOTONIC);
+	t0 = ut_arch_ticks();
+	m0 = a + (ts_ns(CLOCK_MONOTONIC) - a) / 2;
+	struct timespec nap = {0, 20 * 1000 * 1000};
+	nanosleep(&nap, NULL);
+	a = ts_ns(CLOCK_MONOTONIC);
+	t1 = ut_arch_ticks();
+	m1 = a + (ts_ns(CLOCK_MONOTONIC) - a) / 2;
+	real = ts_ns(CLOCK_REALTIME) - (ts_ns(CLOCK_MONOTONIC) - m1);
+
+	h->clock_source = UT_CLOCK_TSC;
+	h->clock_shift = 32;
+	h->clock_mult = (uint64_t)(((unsigned __int128)(m1 - m0) << 32) / (t1 - t0));
+	h->clock_ticks_ref = t1;
+	h->clock_ns_ref = m1;
+	h->clock_realtime_ref = real;
+	h->clock_hz = (uint64_t)((unsigned __int128)(t1 - t0) * 1000000000u / (m1 - m0));
+	return NULL;
+}
+
+void ut_port_identity(struct ut_area_hdr *h)
+{
+	h->pid = (uint32_t)getpid();
+	memcpy(h->platform, "hosted", 7);
+}
+
+/* The rendezvous directory: $UNITRACE_DIR, else /run/unitrace for root,
+ * else $XDG_RUNTIME_DIR/unitrace, else /tmp/unitrace-UID. */
+static void rendezvous_dir(char *buf, size_t cap)
+{
+	const char *s = getenv("UNITRACE_DIR");
+	const char *x = getenv("XDG_RUNTIME_DIR");
+
+	if (s && *s)
+		snprintf(buf, cap, "%s", s);
+	else if (geteuid() == 0)
+		snprintf(buf, cap, "/run/unitrace");
+	else if (x && *x)
+		snprintf(buf, cap, "%s/unitrace", x);
+	else
+		snprintf(buf, cap, "/tmp/unitrace-%u", (unsigned)geteuid());
+}
+
+static long env_ms(const char *var, long dflt)
+{
+	const char *s = getenv(var);
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return dflt;
+	v = strtol(s, &end, 10);
+	return *end || v < 0 ? dflt : v;
+}
+
+/* Wait up to (ms) for collector_state to reach at least (want). */
+static bool wait_collector(struct ut_area_hdr *h, uint32_t want, long ms)
+{
+	struct timespec nap = {0, 1000 * 1000};
+	for (long i = 0; i <= ms; i++) {
+		if (ut_load_acquire(&h->collector_state) >= want)
+			return true;
+		nanosleep(&nap, NULL);
+	}
+	return false;
+}
+
+static void at_exit_shutdown(void)
+{
+	ut_shutdown();
+}
+
+int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
+{
+	char dir[PATH_MAX - 128], target[64];
+	(void)bytes;
+
+	rendezvous_dir(dir, sizeof(dir));
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "unitrace: cannot create rendezvous directory %s: %s\n",
+			dir, strerror(errno));
+		return -1;
+	}
+	if (flock(ut_fd, LOCK_EX) != 0) {
+		perror("unitrace: flock");
+		return -1;
+	}
+	snprintf(target, sizeof(target), "/proc/%d/fd/%d", (int)getpid(), ut_fd);
+	snprintf(ut_link, sizeof(ut_link), "%s/%.64s.%d.ut", dir, h->name,
+		 (int)getpid());
+	for (char *c = strrchr(ut_link, '/') + 1; *c; c++)
+		if (*c == '/' || *c < ' ')
+			*c = '_';
+	unlink(ut_link);
+	if (symlink(target, ut_link) != 0) {
+		fprintf(stderr, "unitrace: cannot publish %s: %s\n", ut_link,
+			strerror(errno));
+		ut_link[0] = 0;
+		return -1;
+	}
+	atexit(at_exit_shutdown);
+	/* `unitrace run` asks the guest to wait until it is attached, so a
+	 * short-lived program loses nothing. */
+	long ms = env_ms("UNITRACE_WAIT_ATTACH_MS", 0);
+	if (ms && !wait_collector(h, UT_COLL_ATTACHED, ms))
+		fprintf(stderr, "unitrace: no collector attached within %ld ms; "
+				"tracing anyway\n", ms);
+	return 0;
+}
+
+void ut_port_unpublish(struct ut_area_hdr *h)
+{
+	/* An attached collector holds its own descriptor on the memfd, so the
+	 * rings outlive this process and it needs nothing more from us.  One
+	 * that has not attached yet can be waited for, if asked. */
+	long ms = env_ms("UNITRACE_EXIT_WAIT_MS", 0);
+	if (ms && ut_load_acquire(&h->collector_state) == UT_COLL_NONE)
+		wait_collector(h, UT_COLL_ATTACHED, ms);
+	if (ut_link[0])
+		unlink(ut_link);
+	ut_link[0] = 0;
+}
+
+int ut_port_vcpu(void)
+{
+	return ut_tls_vcpu;
+}
+
+void ut_port_set_vcpu(int vcpu)
+{
+	ut_tls_vcpu = vcpu;
+}
+
+void ut_port_notify(uint32_t ring)
+{
+	/* The hosted collector polls; nothing to do. */
+	(void)ring;
+}

@@ -1,0 +1,515 @@
+/*
+ * unitrace guest tracer: the freestanding core.
+ *
+ * Compiled with -ffreestanding -nostdinc: it includes only the compiler's
+ * own <stdint.h>, <stddef.h>, <stdbool.h> and reaches the platform through
+ * ut_port.h.  No malloc, no printf, no locks.
+ *
+ * Ring protocol (see formats/ut_abi.h and docs/format.md):
+ * - one producer per ring (a vCPU), the collector is the only consumer;
+ * - the producer writes a record at 'head', then publishes the new head
+ *   with a release store;
+ * - discard mode: a record that would pass 'tail' + data_size is dropped and
+ *   counted; its sequence number is consumed, so the collector sees the gap;
+ * - overwrite mode: the producer first advances 'oldest' past the records it
+ *   is about to overwrite, stores it, issues a release fence, then writes;
+ *   a reader that copies data and then re-reads 'oldest' knows which part
+ *   of its copy may be torn;
+ * - an event emitted while the same ring is mid-write (an interrupt or a
+ *   signal handler on that vCPU) is dropped and counted rather than risk a
+ *   torn record.  This costs one store before and after each record, less
+ *   than a locked reservation (see docs/architecture.md).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trace.h"
+#include "ut_abi.h"
+#include "ut_port.h"
+
+#define UT_DEFAULT_RING_SIZE (1u << 20)
+#define UT_MODE_CHECK_MASK 255u /* look at req_mode every 256 events */
+
+struct ut_ring_ctx {
+	struct ut_ring_hdr *hdr;
+	uint8_t *data;
+	uint64_t size;
+	uint64_t mask;
+	uint64_t head;    /* private copies of the published positions */
+	uint64_t oldest;
+	uint64_t seq;
+	uint64_t dropped;
+	uint32_t mode;
+	volatile uint32_t busy;   /* a record is being written */
+	uint64_t nested_drops;    /* incremented atomically by nested emits */
+	uint64_t nested_seen;
+	volatile uint32_t req_local; /* mode asked by ut_set_mode() */
+	uint8_t scratch[UT_MAX_RECORD] __attribute__((aligned(8)));
+} __attribute__((aligned(64)));
+
+static struct ut_area_hdr *ut_area;
+static size_t ut_area_bytes;
+static struct ut_ring_ctx ut_rings[UT_MAX_RINGS];
+static uint32_t ut_nr_rings;
+static uint32_t ut_next_auto;       /* next ring for auto-binding */
+static uint64_t ut_unassigned;      /* events from contexts with no ring */
+static ut_ticks_fn ut_ticks;        /* NULL: ut_arch_ticks() */
+static bool ut_ready;
+
+/* The descriptor section, filled by UT__REGISTER in every unit. */
+extern ut_event_desc_t *const __start_ut_events[] __attribute__((weak));
+extern ut_event_desc_t *const __stop_ut_events[] __attribute__((weak));
+
+/* The built-in log event. */
+UT_EVENT_FN(ut__log_emit, log, UT_KIND_LOG, UT_U8(level),
+	    UT_STR(msg, UT_LOG_MSG_MAX))
+
+/* ---- small freestanding helpers ---------------------------------------- */
+
+static void ut_zero(void *p, size_t n)
+{
+	volatile uint8_t *d = p;
+	while (n--)
+		*d++ = 0;
+}
+
+static void ut_copy(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	while (n--)
+		*d++ = *s++;
+}
+
+static void ut_strlcpy(char *dst, const char *src, size_t cap)
+{
+	size_t i = 0;
+	if (src)
+		for (; i + 1 < cap && src[i]; i++)
+			dst[i] = src[i];
+	for (; i < cap; i++)
+		dst[i] = 0;
+}
+
+static bool ut_streq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return false;
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static inline uint64_t ut_now(void)
+{
+	return ut_ticks ? ut_ticks() : ut_arch_ticks();
+}
+
+static inline uint64_t ut_round_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static uint32_t ut_count_descs(void)
+{
+	uint32_t n = 0;
+	if (!__start_ut_events)
+		return 0;
+	for (ut_event_desc_t *const *d = __start_ut_events; d < __stop_ut_events;
+	     d++)
+		n++;
+	return n;
+}
+
+/* Write the schema entry of (d) and give it an id.  Returns false when the
+ * schema region is full. */
+static bool ut_register(ut_event_desc_t *d, uint32_t *next)
+{
+	struct ut_area_hdr *h = ut_area;
+	struct ut_schema_entry *e;
+
+	if (d->registered)
+		return true;
+	if (*next >= h->schema_cap || *next + UT_EVENT_ID_FIRST > 0xffff)
+		return false;
+	e = (struct ut_schema_entry *)((uint8_t *)h + h->schema_off) + *next;
+	d->id = (uint16_t)(*next + UT_EVENT_ID_FIRST);
+	e->id = d->id;
+	e->kind = d->kind;
+	e->nfields = d->nfields <= UT_MAX_FIELDS ? d->nfields : UT_MAX_FIELDS;
+	ut_strlcpy(e->name, d->name, sizeof(e->name));
+	ut_strlcpy(e->category, d->category, sizeof(e->category));
+	for (uint32_t i = 0; i < e->nfields; i++) {
+		e->fields[i].type = d->fields[i].type;
+		e->fields[i].flags = d->fields[i].flags;
+		e->fields[i].max_len = d->fields[i].max_len;
+		ut_strlcpy(e->fields[i].name, d->fields[i].name,
+			   sizeof(e->fields[i].name));
+	}
+	d->registered = 1;
+	d->enabled = 1;
+	(*next)++;
+	return true;
+}
+
+int ut_init(const ut_config_t *user_cfg)
+{
+	ut_config_t cfg;
+	struct ut_area_hdr *h;
+	uint64_t off, ring_size;
+	uint32_t ndesc, schema_cap, next = 0;
+
+	if (ut_ready)
+		return -UT_EALREADY;
+	if (user_cfg)
+		cfg = *user_cfg;
+	else
+		ut_zero(&cfg, sizeof(cfg));
+	ut_port_defaults(&cfg);
+
+	if (cfg.nr_rings == 0 || cfg.nr_rings > UT_MAX_RINGS)
+		return -UT_EINVAL;
+	ring_size = cfg.ring_size ? cfg.ring_size : UT_DEFAULT_RING_SIZE;
+	if (ring_size < UT_MIN_RING_SIZE || ring_size > UT_MAX_RING_SIZE ||
+	    (ring_size & (ring_size - 1)))
+		return -UT_EINVAL;
+	if (cfg.mode > UT_CFG_MODE_OVERWRITE || cfg.build_id_len > UT_BUILD_ID_MAX)
+		return -UT_EINVAL;
+
+	/* Layout: header page, schema, crash region, ring headers, ring data. */
+	ndesc = ut_count_descs();
+	schema_cap = (uint32_t)ut_round_up(ndesc + 16, UT_PAGE_SIZE / UT_SCHEMA_ENTRY_SIZE);
+	off = UT_PAGE_SIZE;
+	uint64_t schema_off = off;
+	off += (uint64_t)schema_cap * UT_SCHEMA_ENTRY_SIZE;
+	uint64_t crash_off = off;
+	off += UT_CRASH_REGION_SIZE;
+	uint64_t ring_hdr_off = off;
+	off += ut_round_up((uint64_t)cfg.nr_rings * UT_RING_HDR_SIZE, UT_PAGE_SIZE);
+	uint64_t data_off = off;
+	off += (uint64_t)cfg.nr_rings * ring_size;
+	if (ring_hdr_off > 0xffffffffu)
+		return -UT_EINVAL;
+
+	h = ut_port_alloc_shared(off);
+	if (!h)
+		return -UT_ENOMEM;
+	ut_area = h;
+	ut_area_bytes = off;
+
+	h->magic = UT_MAGIC;
+	h->abi_version = UT_ABI_VERSION;
+	h->byte_order = UT_BYTE_ORDER_MARK;
+	h->hdr_size = sizeof(*h);
+	h->area_size = off;
+	h->page_size = UT_PAGE_SIZE;
+	h->nr_rings = cfg.nr_rings;
+	h->ring_hdr_off = (uint32_t)ring_hdr_off;
+	h->ring_hdr_size = UT_RING_HDR_SIZE;
+	h->schema_off = (uint32_t)schema_off;
+	h->schema_cap = schema_cap;
+	h->crash_off = (uint32_t)crash_off;
+	h->crash_size = UT_CRASH_REGION_SIZE;
+	ut_ticks = ut_port_clock(h);
+	ut_strlcpy(h->name, cfg.name, sizeof(h->name));
+	if (cfg.build_id && cfg.build_id_len) {
+		ut_copy(h->build_id, cfg.build_id, cfg.build_id_len);
+		h->build_id_len = cfg.build_id_len;
+	}
+	ut_port_identity(h);
+
+	for (uint32_t i = 0; i < cfg.nr_rings; i++) {
+		struct ut_ring_hdr *rh = (struct ut_ring_hdr *)((uint8_t *)h +
+				ring_hdr_off) + i;
+		struct ut_ring_ctx *r = &ut_rings[i];
+
+		rh->data_off = data_off + (uint64_t)i * ring_size;
+		rh->data_size = ring_size;
+		rh->vcpu = i;
+		rh->index = i;
+		rh->mode = cfg.mode == UT_CFG_MODE_OVERWRITE ? UT_MODE_OVERWRITE
+							     : UT_MODE_DISCARD;
+		rh->req_mode = UT_REQ_NONE;
+		r->hdr = rh;
+		r->data = (uint8_t *)h + rh->data_off;
+		r->size = ring_size;
+		r->mask = ring_size - 1;
+		r->mode = rh->mode;
+		r->head = r->oldest = r->seq = r->dropped = 0;
+		r->busy = 0;
+		r->req_local = UT_REQ_NONE;
+	}
+	ut_nr_rings = cfg.nr_rings;
+
+	/* Schema: the built-in log event first, then every declared event. */
+	ut_register(&ut__ev_ut__log_emit, &next);
+	if (__start_ut_events)
+		for (ut_event_desc_t *const *d = __start_ut_events;
+		     d < __stop_ut_events; d++)
+			if (!ut_register(*d, &next))
+				break;
+	ut_store_release(&h->schema_count, next);
+
+	ut_store_release(&h->state, (uint32_t)UT_STATE_RUNNING);
+	if (ut_port_publish(h, off) != 0) {
+		ut_store_release(&h->state, (uint32_t)UT_STATE_EXITED);
+		return -UT_EPORT;
+	}
+	ut_ready = true;
+	return 0;
+}
+
+void ut_shutdown(void)
+{
+	if (!ut_ready)
+		return;
+	ut_ready = false;
+	/* Stop new events; let any in flight finish. */
+	if (__start_ut_events)
+		for (ut_event_desc_t *const *d = __start_ut_events;
+		     d < __stop_ut_events; d++)
+			(*d)->enabled = 0;
+	ut__ev_ut__log_emit.enabled = 0;
+	ut_mb();
+	ut_store_release(&ut_area->state, (uint32_t)UT_STATE_EXITED);
+	for (uint32_t i = 0; i < ut_nr_rings; i++)
+		ut_port_notify(i);
+	ut_port_unpublish(ut_area);
+}
+
+/* ---- control ------------------------------------------------------------ */
+
+int ut_set_vcpu(uint32_t vcpu)
+{
+	if (vcpu >= UT_MAX_RINGS || (ut_nr_rings && vcpu >= ut_nr_rings))
+		return -UT_ENORING;
+	ut_port_set_vcpu((int)vcpu);
+	return 0;
+}
+
+/* Bind the caller to the next ring nobody has taken. */
+static int ut_auto_bind(void)
+{
+	uint32_t v = __atomic_fetch_add(&ut_next_auto, 1, __ATOMIC_RELAXED);
+	if (v >= ut_nr_rings)
+		return -1;
+	ut_port_set_vcpu((int)v);
+	return (int)v;
+}
+
+void ut_set_mode(int ring, uint32_t mode)
+{
+	if (mode > UT_MODE_OVERWRITE)
+		return;
+	for (uint32_t i = 0; i < ut_nr_rings; i++)
+		if (ring < 0 || (uint32_t)ring == i)
+			ut_rings[i].req_local = mode;
+}
+
+unsigned ut_enable(const char *name, bool on)
+{
+	unsigned n = 0;
+	if (name == 0 || ut_streq(name, "log")) {
+		ut__ev_ut__log_emit.enabled = on;
+		n++;
+	}
+	if (!__start_ut_events)
+		return n;
+	for (ut_event_desc_t *const *d = __start_ut_events; d < __stop_ut_events;
+	     d++) {
+		if (name && !ut_streq(name, (*d)->name))
+			continue;
+		if ((*d)->registered || !ut_ready)
+			(*d)->enabled = on && (*d)->registered;
+		n++;
+	}
+	return n;
+}
+
+void ut_get_stats(ut_stats_t *out)
+{
+	uint64_t emitted = 0, dropped = 0;
+	for (uint32_t i = 0; i < ut_nr_rings; i++) {
+		struct ut_ring_hdr *rh = ut_rings[i].hdr;
+		emitted += ut_load_acquire(&rh->seq_next);
+		dropped += ut_load_acquire(&rh->dropped);
+	}
+	uint64_t un = __atomic_load_n(&ut_unassigned, __ATOMIC_RELAXED);
+	out->emitted = emitted + un;
+	out->dropped = dropped + un;
+}
+
+void ut_log(uint32_t level, const char *msg)
+{
+	ut__log_emit((uint8_t)level, msg);
+}
+
+/* ---- the fast path ------------------------------------------------------ */
+
+/* Apply a mode change requested through req_mode.  Producer context. */
+static void ut_apply_mode(struct ut_ring_ctx *r, uint32_t mode)
+{
+	if (mode == UT_MODE_OVERWRITE) {
+		/* Records older than the consumer's tail are already stored;
+		 * start the overwrite window there (clamped to what the ring
+		 * can still hold). */
+		uint64_t t = ut_load_acquire(&r->hdr->tail);
+		if (t > r->head || r->head - t > r->size)
+			t = r->head;
+		if (t > r->oldest)
+			r->oldest = t;
+		ut_store_once(&r->hdr->oldest, r->oldest);
+	}
+	r->mode = mode;
+	ut_store_release(&r->hdr->mode, mode);
+}
+
+/* The mode asked for by ut_set_mode() or by the collector, or UT_REQ_NONE.
+ * A collector request is acknowledged by the 'mode' field changing. */
+static uint32_t ut_pending_mode(struct ut_ring_ctx *r)
+{
+	uint32_t rq = r->req_local;
+	if (rq != UT_REQ_NONE) {
+		r->req_local = UT_REQ_NONE;
+	} else {
+		rq = ut_load_once(&r->hdr->req_mode);
+		if (rq > UT_MODE_OVERWRITE)
+			return UT_REQ_NONE;
+	}
+	return rq != r->mode ? rq : UT_REQ_NONE;
+}
+
+/* Overwrite mode: advance 'oldest' until (need) bytes fit.  The records
+ * between oldest and head are ours; if one looks wrong (someone scribbled
+ * on the ring) drop the whole window rather than walk garbage. */
+static void ut_make_room(struct ut_ring_ctx *r, uint64_t need)
+{
+	uint64_t o = r->oldest;
+	if (r->head - o > r->size || o > r->head)
+		o = r->head;
+	while (r->head + need - o > r->size) {
+		const struct ut_event_hdr *e =
+			(const struct ut_event_hdr *)(r->data + (o & r->mask));
+		uint16_t sz = ut_load_once(&e->size);
+		if (sz < UT_EVENT_HDR_SIZE || sz > UT_MAX_RECORD ||
+		    (sz & (UT_RECORD_ALIGN - 1)) || o + sz > r->head) {
+			o = r->head;
+			break;
+		}
+		o += sz;
+	}
+	r->oldest = o;
+	ut_store_once(&r->hdr->oldest, o);
+	ut_wmb(); /* oldest is visible before the bytes it frees change */
+}
+
+static void ut_publish_counts(struct ut_ring_ctx *r)
+{
+	ut_store_once(&r->hdr->dropped, r->dropped);
+	ut_store_release(&r->hdr->seq_next, r->seq);
+}
+
+uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
+		     ut__wctx_t *w)
+{
+	struct ut_ring_ctx *r;
+	struct ut_event_hdr *e;
+	uint64_t seq, nd, off;
+	uint8_t *dst;
+	int v;
+
+	v = ut_port_vcpu();
+	if (__builtin_expect(v < 0, 0)) {
+		if (!ut_ready || (v = ut_auto_bind()) < 0) {
+			__atomic_fetch_add(&ut_unassigned, 1, __ATOMIC_RELAXED);
+			return 0;
+		}
+	}
+	r = &ut_rings[v];
+	if (__builtin_expect(r->busy, 0)) {
+		/* Nested on this vCPU (interrupt, signal): never tear the
+		 * record in progress; the outer emit accounts for this. */
+		__atomic_fetch_add(&r->nested_drops, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	r->busy = 1;
+	ut_barrier();
+
+	seq = r->seq;
+	nd = __atomic_load_n(&r->nested_drops, __ATOMIC_RELAXED);
+	if (__builtin_expect(nd != r->nested_seen, 0)) {
+		seq += nd - r->nested_seen;
+		r->dropped += nd - r->nested_seen;
+		r->nested_seen = nd;
+	}
+	r->seq = seq + 1;
+	if (__builtin_expect((seq & UT_MODE_CHECK_MASK) == 0, 0)) {
+		uint32_t rq = ut_pending_mode(r);
+		if (rq != UT_REQ_NONE)
+			ut_apply_mode(r, rq);
+	}
+
+	size = (uint32_t)UT_ALIGN_RECORD(size);
+	if (__builtin_expect(size > UT_MAX_RECORD, 0))
+		goto drop;
+	if (r->mode == UT_MODE_DISCARD) {
+		uint64_t tail = ut_load_acquire(&r->hdr->tail);
+		if (__builtin_expect(r->head + size - tail > r->size, 0)) {
+			if ((seq & UT_MODE_CHECK_MASK) != 0) {
+				uint32_t rq = ut_pending_mode(r);
+				if (rq == UT_MODE_OVERWRITE) {
+					ut_apply_mode(r, rq);
+					ut_make_room(r, size);
+					goto write;
+				}
+			}
+			goto drop;
+		}
+	} else if (r->head + size - r->oldest > r->size) {
+		ut_make_room(r, size);
+	}
+write:
+	off = r->head & r->mask;
+	dst = off + size <= r->size ? r->data + off : r->scratch;
+	/* Zero the last word first: it holds the padding after the payload
+	 * (and is overwritten by the header when there is no payload). */
+	*(uint64_t *)(dst + size - 8) = 0;
+	e = (struct ut_event_hdr *)dst;
+	e->id = desc->id;
+	e->size = (uint16_t)size;
+	e->_reserved = 0;
+	e->seq = seq;
+	e->ts = ut_now();
+	w->ring = r;
+	w->dst = dst;
+	w->size = size;
+	return dst + UT_EVENT_HDR_SIZE;
+
+drop:
+	r->dropped++;
+	ut_publish_counts(r);
+	ut_barrier();
+	r->busy = 0;
+	return 0;
+}
+
+void ut__commit(ut__wctx_t *w)
+{
+	struct ut_ring_ctx *r = w->ring;
+
+	if (__builtin_expect(w->dst == r->scratch, 0)) {
+		/* The record wraps: copy it in two parts. */
+		uint64_t off = r->head & r->mask;
+		uint64_t first = r->size - off;
+		ut_copy(r->data + off, r->scratch, first);
+		ut_copy(r->data, r->scratch + first, w->size - first);
+	}
+	r->head += w->size;
+	ut_store_release(&r->hdr->head, r->head);
+	ut_publish_counts(r);
+	ut_barrier();
+	r->busy = 0;
+}
