@@ -96,14 +96,19 @@ int ut_reader_attach(ut_reader_t *r, void *base, uint64_t size)
 	reg[nreg++] = (struct region){h->ring_hdr_off,
 		(uint64_t)h->nr_rings * UT_RING_HDR_SIZE, "ring headers"};
 
+	for (unsigned i = 0; i < nreg; i++) /* the fixed regions first */
+		if (!fits(reg[i].off, reg[i].len, h->area_size) ||
+		    (i && overlaps(&reg[i], &reg[0])))
+			return FAIL(r, "%s region [%llu, +%llu) lies outside the "
+				    "area or over its header", reg[i].what,
+				    (unsigned long long)reg[i].off,
+				    (unsigned long long)reg[i].len);
+
 	r->nr_rings = h->nr_rings;
 	for (uint32_t i = 0; i < h->nr_rings; i++) {
 		ut_rd_ring_t *rr = &r->rings[i];
 		struct ut_ring_hdr *rh = (struct ut_ring_hdr *)(r->base +
 				h->ring_hdr_off) + i;
-		if (!fits(h->ring_hdr_off, (uint64_t)(i + 1) * UT_RING_HDR_SIZE,
-			  h->area_size))
-			break; /* reported by the region check below */
 		rr->rh = rh;
 		rr->data_off = ut_load_once(&rh->data_off);
 		rr->data_size = ut_load_once(&rh->data_size);
