@@ -32,6 +32,7 @@ GUEST_CORE_SRC := tracer-guest/ut_trace.c
 GUEST_HOSTED_SRC := tracer-guest/port_hosted.c
 COLLECTOR_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+E2E_PROGS := $(patsubst tests/e2e/%.c,$(B)/tests/e2e/%,$(wildcard tests/e2e/*.c))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
@@ -50,7 +51,7 @@ DEMO := $(B)/demo-guest
 .PHONY: all deps test unit e2e check-asan demo bench install clean \
 	check-headers check-freestanding
 all: $(UNITRACE) $(LIB_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
-	$(BENCHES) check-freestanding
+	$(E2E_PROGS) $(BENCHES) check-freestanding
 
 # ---- compilation ---------------------------------------------------------
 $(GUEST_CORE_OBJ): $(B)/obj/%.o: %.c
@@ -59,7 +60,7 @@ $(GUEST_CORE_OBJ): $(B)/obj/%.o: %.c
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $(CPPFLAGS_COMMON) -Icollector -MMD -MP -c $< -o $@
+	$(CC) $(HOST_CFLAGS) $(CPPFLAGS_COMMON) -Icollector -Itests -MMD -MP -c $< -o $@
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
@@ -84,6 +85,10 @@ $(DEMO): $(call obj,examples/demo-guest/demo.c) $(LIB_GUEST)
 $(B)/tests/%: $(call obj,tests/unit/%.c) $(LIB_COLLECTOR) $(LIB_TESTPORT)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST)
+
+$(B)/tests/e2e/%: $(call obj,tests/e2e/%.c) $(LIB_GUEST)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $^ -o $@ -lpthread
 
 $(B)/bench/%: $(call obj,bench/%.c) $(LIB_COLLECTOR) $(LIB_GUEST)
 	@mkdir -p $(dir $@)

@@ -32,16 +32,15 @@
 #define UT_MODE_CHECK_MASK 255u /* look at req_mode every 256 events */
 
 struct ut_ring_ctx {
+	ut__ring_pub_t pub;   /* head, &hdr->pub.head, busy: used by ut__commit */
 	struct ut_ring_hdr *hdr;
 	uint8_t *data;
 	uint64_t size;
 	uint64_t mask;
-	uint64_t head;    /* private copies of the published positions */
-	uint64_t oldest;
+	uint64_t oldest;  /* private copies of the published positions */
 	uint64_t seq;
 	uint64_t dropped;
 	uint32_t mode;
-	volatile uint32_t busy;   /* a record is being written */
 	uint64_t nested_drops;    /* incremented atomically by nested emits */
 	uint64_t nested_seen;
 	volatile uint32_t req_local; /* mode asked by ut_set_mode() */
@@ -52,7 +51,7 @@ static struct ut_area_hdr *ut_area;
 static size_t ut_area_bytes;
 static struct ut_ring_ctx ut_rings[UT_MAX_RINGS];
 static uint32_t ut_nr_rings;
-static uint32_t ut_next_auto;       /* next ring for auto-binding */
+static uint64_t ut_claimed;         /* bit i: ring i has a writer */
 static uint64_t ut_unassigned;      /* events from contexts with no ring */
 static ut_ticks_fn ut_ticks;        /* NULL: ut_arch_ticks() */
 static bool ut_ready;
@@ -109,6 +108,15 @@ static inline uint64_t ut_now(void)
 static inline uint64_t ut_round_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);
+}
+
+/* seq_next and dropped are published on the drop path and at shutdown,
+ * not per event: the collector needs them only to account for drops that
+ * no later record reveals. */
+static void ut_publish_counts(struct ut_ring_ctx *r)
+{
+	ut_store_once(&r->hdr->dropped, r->dropped);
+	ut_store_release(&r->hdr->seq_next, r->seq);
 }
 
 /* ---- set-up ------------------------------------------------------------- */
@@ -238,8 +246,9 @@ int ut_init(const ut_config_t *user_cfg)
 		r->size = ring_size;
 		r->mask = ring_size - 1;
 		r->mode = rh->mode;
-		r->head = r->oldest = r->seq = r->dropped = 0;
-		r->busy = 0;
+		r->pub.head = r->oldest = r->seq = r->dropped = 0;
+		r->pub.head_pub = &rh->head;
+		r->pub.busy = 0;
 		r->req_local = UT_REQ_NONE;
 	}
 	ut_nr_rings = cfg.nr_rings;
@@ -274,6 +283,16 @@ void ut_shutdown(void)
 			(*d)->enabled = 0;
 	ut__ev_ut__log_emit.enabled = 0;
 	ut_mb();
+	for (uint32_t i = 0; i < ut_nr_rings; i++) {
+		struct ut_ring_ctx *r = &ut_rings[i];
+		uint64_t nd = __atomic_load_n(&r->nested_drops, __ATOMIC_RELAXED);
+		if (!r->pub.busy && nd != r->nested_seen) {
+			r->seq += nd - r->nested_seen;
+			r->dropped += nd - r->nested_seen;
+			r->nested_seen = nd;
+		}
+		ut_publish_counts(r);
+	}
 	ut_store_release(&ut_area->state, (uint32_t)UT_STATE_EXITED);
 	for (uint32_t i = 0; i < ut_nr_rings; i++)
 		ut_port_notify(i);
@@ -286,18 +305,28 @@ int ut_set_vcpu(uint32_t vcpu)
 {
 	if (vcpu >= UT_MAX_RINGS || (ut_nr_rings && vcpu >= ut_nr_rings))
 		return -UT_ENORING;
+	__atomic_fetch_or(&ut_claimed, 1ull << vcpu, __ATOMIC_RELAXED);
 	ut_port_set_vcpu((int)vcpu);
 	return 0;
 }
 
-/* Bind the caller to the next ring nobody has taken. */
+/* Bind the caller to the lowest ring nobody has claimed. */
 static int ut_auto_bind(void)
 {
-	uint32_t v = __atomic_fetch_add(&ut_next_auto, 1, __ATOMIC_RELAXED);
-	if (v >= ut_nr_rings)
-		return -1;
-	ut_port_set_vcpu((int)v);
-	return (int)v;
+	uint64_t c = __atomic_load_n(&ut_claimed, __ATOMIC_RELAXED);
+	for (;;) {
+		uint64_t freebits = ~c & (ut_nr_rings >= 64 ? ~0ull
+					  : (1ull << ut_nr_rings) - 1);
+		if (!freebits)
+			return -1;
+		int v = __builtin_ctzll(freebits);
+		if (__atomic_compare_exchange_n(&ut_claimed, &c, c | (1ull << v),
+						false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			ut_port_set_vcpu(v);
+			return v;
+		}
+	}
 }
 
 void ut_set_mode(int ring, uint32_t mode)
@@ -333,9 +362,12 @@ void ut_get_stats(ut_stats_t *out)
 {
 	uint64_t emitted = 0, dropped = 0;
 	for (uint32_t i = 0; i < ut_nr_rings; i++) {
-		struct ut_ring_hdr *rh = ut_rings[i].hdr;
-		emitted += ut_load_acquire(&rh->seq_next);
-		dropped += ut_load_acquire(&rh->dropped);
+		struct ut_ring_ctx *r = &ut_rings[i];
+		uint64_t nd = __atomic_load_n(&r->nested_drops, __ATOMIC_RELAXED);
+		uint64_t pending = nd - __atomic_load_n(&r->nested_seen,
+							__ATOMIC_RELAXED);
+		emitted += __atomic_load_n(&r->seq, __ATOMIC_RELAXED) + pending;
+		dropped += __atomic_load_n(&r->dropped, __ATOMIC_RELAXED) + pending;
 	}
 	uint64_t un = __atomic_load_n(&ut_unassigned, __ATOMIC_RELAXED);
 	out->emitted = emitted + un;
@@ -357,8 +389,8 @@ static void ut_apply_mode(struct ut_ring_ctx *r, uint32_t mode)
 		 * start the overwrite window there (clamped to what the ring
 		 * can still hold). */
 		uint64_t t = ut_load_acquire(&r->hdr->tail);
-		if (t > r->head || r->head - t > r->size)
-			t = r->head;
+		if (t > r->pub.head || r->pub.head - t > r->size)
+			t = r->pub.head;
 		if (t > r->oldest)
 			r->oldest = t;
 		ut_store_once(&r->hdr->oldest, r->oldest);
@@ -388,15 +420,15 @@ static uint32_t ut_pending_mode(struct ut_ring_ctx *r)
 static void ut_make_room(struct ut_ring_ctx *r, uint64_t need)
 {
 	uint64_t o = r->oldest;
-	if (r->head - o > r->size || o > r->head)
-		o = r->head;
-	while (r->head + need - o > r->size) {
+	if (r->pub.head - o > r->size || o > r->pub.head)
+		o = r->pub.head;
+	while (r->pub.head + need - o > r->size) {
 		const struct ut_event_hdr *e =
 			(const struct ut_event_hdr *)(r->data + (o & r->mask));
 		uint16_t sz = ut_load_once(&e->size);
 		if (sz < UT_EVENT_HDR_SIZE || sz > UT_MAX_RECORD ||
-		    (sz & (UT_RECORD_ALIGN - 1)) || o + sz > r->head) {
-			o = r->head;
+		    (sz & (UT_RECORD_ALIGN - 1)) || o + sz > r->pub.head) {
+			o = r->pub.head;
 			break;
 		}
 		o += sz;
@@ -406,11 +438,6 @@ static void ut_make_room(struct ut_ring_ctx *r, uint64_t need)
 	ut_wmb(); /* oldest is visible before the bytes it frees change */
 }
 
-static void ut_publish_counts(struct ut_ring_ctx *r)
-{
-	ut_store_once(&r->hdr->dropped, r->dropped);
-	ut_store_release(&r->hdr->seq_next, r->seq);
-}
 
 uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
 		     ut__wctx_t *w)
@@ -429,13 +456,13 @@ uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
 		}
 	}
 	r = &ut_rings[v];
-	if (__builtin_expect(r->busy, 0)) {
+	if (__builtin_expect(r->pub.busy, 0)) {
 		/* Nested on this vCPU (interrupt, signal): never tear the
 		 * record in progress; the outer emit accounts for this. */
 		__atomic_fetch_add(&r->nested_drops, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	r->busy = 1;
+	r->pub.busy = 1;
 	ut_barrier();
 
 	seq = r->seq;
@@ -457,7 +484,7 @@ uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
 		goto drop;
 	if (r->mode == UT_MODE_DISCARD) {
 		uint64_t tail = ut_load_acquire(&r->hdr->tail);
-		if (__builtin_expect(r->head + size - tail > r->size, 0)) {
+		if (__builtin_expect(r->pub.head + size - tail > r->size, 0)) {
 			if ((seq & UT_MODE_CHECK_MASK) != 0) {
 				uint32_t rq = ut_pending_mode(r);
 				if (rq == UT_MODE_OVERWRITE) {
@@ -468,11 +495,11 @@ uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
 			}
 			goto drop;
 		}
-	} else if (r->head + size - r->oldest > r->size) {
+	} else if (r->pub.head + size - r->oldest > r->size) {
 		ut_make_room(r, size);
 	}
 write:
-	off = r->head & r->mask;
+	off = r->pub.head & r->mask;
 	dst = off + size <= r->size ? r->data + off : r->scratch;
 	/* Zero the last word first: it holds the padding after the payload
 	 * (and is overwritten by the header when there is no payload). */
@@ -483,33 +510,29 @@ write:
 	e->_reserved = 0;
 	e->seq = seq;
 	e->ts = ut_now();
-	w->ring = r;
-	w->dst = dst;
+	w->ring = &r->pub;
 	w->size = size;
+	w->wrapped = dst == r->scratch;
 	return dst + UT_EVENT_HDR_SIZE;
 
 drop:
 	r->dropped++;
 	ut_publish_counts(r);
 	ut_barrier();
-	r->busy = 0;
+	r->pub.busy = 0;
 	return 0;
 }
 
-void ut__commit(ut__wctx_t *w)
+/* The record was built in scratch space because it wraps around the end of
+ * the data area: copy it in two parts, then publish it. */
+void ut__commit_wrapped(ut__wctx_t *w)
 {
-	struct ut_ring_ctx *r = w->ring;
+	struct ut_ring_ctx *r = (struct ut_ring_ctx *)w->ring; /* pub is first */
+	uint64_t off = r->pub.head & r->mask;
+	uint64_t first = r->size - off;
 
-	if (__builtin_expect(w->dst == r->scratch, 0)) {
-		/* The record wraps: copy it in two parts. */
-		uint64_t off = r->head & r->mask;
-		uint64_t first = r->size - off;
-		ut_copy(r->data + off, r->scratch, first);
-		ut_copy(r->data, r->scratch + first, w->size - first);
-	}
-	r->head += w->size;
-	ut_store_release(&r->hdr->head, r->head);
-	ut_publish_counts(r);
-	ut_barrier();
-	r->busy = 0;
+	ut_copy(r->data + off, r->scratch, first);
+	ut_copy(r->data, r->scratch + first, w->size - first);
+	w->wrapped = 0;
+	ut__commit(w);
 }

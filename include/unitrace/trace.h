@@ -81,13 +81,17 @@ void ut_shutdown(void);
 /*
  * Bind the calling execution context to ring (vcpu).  Ports with a real
  * notion of vCPU do this themselves; the hosted port binds each thread to a
- * free ring on its first event unless the thread calls this first.
+ * ring nobody has claimed (explicitly or automatically) on its first event
+ * unless the thread calls this first.  A ring must have one writer: two
+ * contexts binding the same (vcpu) explicitly is a bug in the caller.
  * Returns 0 or -UT_ENORING.
  */
 int ut_set_vcpu(uint32_t vcpu);
 
-/* Request ring mode (mode) on ring (ring), or on every ring if ring < 0.
- * Takes effect at that ring's next event. */
+/* Request ring mode (mode), UT_MODE_DISCARD or UT_MODE_OVERWRITE (the ABI
+ * values, not UT_CFG_MODE_*), on ring (ring), or on every ring if ring < 0.
+ * Takes effect within 256 events of that ring, or at once when a discard
+ * ring is full. */
 void ut_set_mode(int ring, uint32_t mode);
 
 /* Enable or disable every event type called (name) (all if NULL).
@@ -135,11 +139,19 @@ typedef struct ut_event_desc {
 	struct ut_field_desc fields[UT_MAX_FIELDS];
 } ut_event_desc_t;
 
+/* The part of a ring's private state that the inline commit touches
+ * (internal). */
+typedef struct ut__ring_pub {
+	uint64_t head;          /* private copy of the published head */
+	uint64_t *head_pub;     /* the ring header's head, in the shared area */
+	volatile uint32_t busy; /* a record is being written on this ring */
+} ut__ring_pub_t;
+
 /* Write context between ut__reserve and ut__commit (internal). */
 typedef struct ut__wctx {
-	void *ring;      /* struct ut_ring_ctx * */
-	uint8_t *dst;    /* where the record is being built */
-	uint32_t size;   /* record size */
+	ut__ring_pub_t *ring;
+	uint32_t size;    /* record size */
+	uint32_t wrapped; /* record built in scratch space: copy on commit */
 } ut__wctx_t;
 
 /* Reserve a record of (size) bytes for (desc) in the caller's ring, write
@@ -147,8 +159,22 @@ typedef struct ut__wctx {
  * dropped.  Internal: use the generated ut_<event>() functions. */
 uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
 		     ut__wctx_t *w);
-/* Publish the record reserved in (w). */
-void ut__commit(ut__wctx_t *w);
+/* Commit a record that wraps around the end of the ring (internal). */
+void ut__commit_wrapped(ut__wctx_t *w);
+
+/* Publish the record reserved in (w): one release store of the head. */
+static inline void ut__commit(ut__wctx_t *w)
+{
+	ut__ring_pub_t *r = w->ring;
+	if (__builtin_expect(w->wrapped, 0)) {
+		ut__commit_wrapped(w);
+		return;
+	}
+	r->head += w->size;
+	__atomic_store_n(r->head_pub, r->head, __ATOMIC_RELEASE);
+	__asm__ __volatile__("" ::: "memory");
+	r->busy = 0;
+}
 
 static inline uint16_t ut__strnlen(const char *s, uint16_t max)
 {
@@ -162,11 +188,10 @@ static inline uint16_t ut__strnlen(const char *s, uint16_t max)
 
 static inline uint8_t *ut__put_bytes(uint8_t *p, const void *src, uint16_t n)
 {
-	const uint8_t *s = (const uint8_t *)src;
 	__builtin_memcpy(p, &n, 2);
 	p += 2;
-	for (uint16_t i = 0; i < n; i++)
-		p[i] = s[i];
+	if (n)
+		__builtin_memcpy(p, src, n);
 	return p + n;
 }
 
@@ -302,6 +327,30 @@ static inline uint8_t *ut__put_bytes(uint8_t *p, const void *src, uint16_t n)
 	static ut_event_desc_t *const sym##__ptr \
 		__attribute__((used, section("ut_events"), aligned(8))) = &sym;
 
+/* Compile-time limits: names fit the schema, records fit UT_MAX_RECORD. */
+#define UT__F_CHECK(T, n, m, f) \
+	_Static_assert(sizeof(#n) <= UT_FIELD_NAME_LEN, \
+		       "unitrace: field name '" #n "' longer than 19 characters");
+#define UT__CHECKS(fn, nm, ...) \
+	_Static_assert(sizeof(#nm) <= UT_EVENT_NAME_LEN, \
+		       "unitrace: event name '" #nm "' longer than 39 characters"); \
+	UT__EACH(UT__F_CHECK, __VA_ARGS__) \
+	_Static_assert(UT_EVENT_HDR_SIZE + 0 UT__EACH(UT__F_WORST, __VA_ARGS__) \
+		       <= UT_MAX_RECORD, \
+		       "unitrace: event '" #nm "' can exceed 4096 bytes");
+#define UT__F_WORST(T, n, m, f) UT__WORST_##T(m)
+#define UT__WORST_U8(m) +1u
+#define UT__WORST_U16(m) +2u
+#define UT__WORST_U32(m) +4u
+#define UT__WORST_U64(m) +8u
+#define UT__WORST_S8(m) +1u
+#define UT__WORST_S16(m) +2u
+#define UT__WORST_S32(m) +4u
+#define UT__WORST_S64(m) +8u
+#define UT__WORST_F64(m) +8u
+#define UT__WORST_STR(m) +2u + (m)
+#define UT__WORST_BYTES(m) +2u + (m)
+
 #define UT__DESC(sym, nm, kind, nf, ...) \
 	__attribute__((weak)) ut_event_desc_t sym = { \
 		0, (kind), (nf), 0, 0, nm, "", {__VA_ARGS__}}; \
@@ -329,6 +378,7 @@ static inline uint8_t *ut__put_bytes(uint8_t *p, const void *src, uint16_t n)
 /* Generic: an event of kind (kind) named (name) with 1..8 fields; the
  * emitting function is called (fn). */
 #define UT_EVENT_FN(fn, name, kind, ...) \
+	UT__CHECKS(fn, name, __VA_ARGS__) \
 	UT__DESC(ut__ev_##fn, #name, kind, UT__NARG(__VA_ARGS__), \
 		 UT__EACH(UT__F_DESC, __VA_ARGS__)) \
 	static inline __attribute__((unused)) void fn( \
@@ -338,6 +388,8 @@ static inline uint8_t *ut__put_bytes(uint8_t *p, const void *src, uint16_t n)
 	}
 
 #define UT_EVENT_FN0(fn, name, kind) \
+	_Static_assert(sizeof(#name) <= UT_EVENT_NAME_LEN, \
+		       "unitrace: event name '" #name "' longer than 39 characters"); \
 	UT__DESC(ut__ev_##fn, #name, kind, 0, {0, 0, 0, 0}) \
 	static inline __attribute__((unused)) void fn(void) \
 	{ \

@@ -1,0 +1,89 @@
+/*
+ * A hostile hosted guest for the end-to-end tests: it initialises the
+ * tracer normally, emits some good events, waits for the collector to
+ * attach, then scribbles on its own shared area in the way named by argv[1]:
+ *
+ *   record   a garbage record published past the good ones
+ *   head     a head far beyond the ring
+ *   schema   an event type with an invalid kind published later
+ *   seq      a record whose sequence number goes backwards
+ *
+ * It then keeps running for a while (the collector must detach it and keep
+ * serving other guests) and exits 0.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace.h"
+
+UT_INSTANT(good, UT_U32(i))
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Our own shared area, found in /proc/self/maps. */
+static struct ut_area_hdr *find_area(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "/memfd:unitrace") && sscanf(line, "%lx-", &lo) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (struct ut_area_hdr *)lo;
+}
+
+int main(int argc, char **argv)
+{
+	const char *how = argc > 1 ? argv[1] : "record";
+	struct ut_area_hdr *h;
+	struct ut_ring_hdr *rh;
+
+	if (ut_init(NULL) != 0)
+		return 1;
+	ut_set_vcpu(0);
+	for (uint32_t i = 0; i < 1000; i++)
+		ut_good(i);
+	nap_ms(300);
+	h = find_area();
+	if (!h) {
+		fprintf(stderr, "evil_guest: shared area not found\n");
+		return 1;
+	}
+	rh = (struct ut_ring_hdr *)((char *)h + h->ring_hdr_off);
+	uint8_t *data = (uint8_t *)h + rh->data_off;
+	uint64_t head = rh->head, mask = rh->data_size - 1;
+
+	if (!strcmp(how, "record")) {
+		memset(data + (head & mask), 0xa5, 64);
+		__atomic_store_n(&rh->head, head + 64, __ATOMIC_RELEASE);
+	} else if (!strcmp(how, "head")) {
+		__atomic_store_n(&rh->head, head + rh->data_size * 8, __ATOMIC_RELEASE);
+	} else if (!strcmp(how, "schema")) {
+		struct ut_schema_entry *e = (struct ut_schema_entry *)((char *)h +
+				h->schema_off) + h->schema_count;
+		e->id = (uint16_t)(h->schema_count + 1);
+		e->kind = 77;
+		memcpy(e->name, "bogus", 6);
+		__atomic_store_n(&h->schema_count, h->schema_count + 1, __ATOMIC_RELEASE);
+	} else if (!strcmp(how, "seq")) {
+		struct ut_event_hdr *e = (struct ut_event_hdr *)(data + (head & mask));
+		memcpy(e, data, 24 + 8); /* copy of the first record: seq 0 */
+		__atomic_store_n(&rh->head, head + e->size, __ATOMIC_RELEASE);
+	} else {
+		fprintf(stderr, "evil_guest: unknown mode %s\n", how);
+		return 2;
+	}
+	nap_ms(700);
+	printf("evil-guest: scribbled %s\n", how);
+	return 0;
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# End to end on the hosted transport: real demo guest processes, the real
+# collector, a real SQLite file, checked with the plain sqlite3 shell.
+# TAP output.
+set -u
+B=${B:-build}
+UT=$B/unitrace
+DEMO=$B/demo-guest
+EVIL=$B/tests/e2e/evil_guest
+T=$(mktemp -d /tmp/ut-e2e.XXXXXX)
+n=0
+cleanup() {
+	[ -n "${COLL:-}" ] && kill "$COLL" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { # cond-exit-status description
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+is() { # got want description
+	n=$((n + 1))
+	if [ "$1" = "$2" ]; then echo "ok $n - $3"
+	else echo "not ok $n - $3"; echo "#   got '$1', want '$2'"; fi
+}
+q() { sqlite3 -batch -noheader "$1" "$2"; }
+stat_of() { sed -n 's/^demo-guest: emitted \([0-9]*\) dropped \([0-9]*\)$/\1 \2/p' "$1"; }
+
+for bin in "$UT" "$DEMO" "$EVIL"; do
+	if [ ! -x "$bin" ]; then echo "not ok 1 - $bin not built"; exit 1; fi
+done
+
+# ---- 1. unitrace run, discard mode: stored == emitted - dropped ---------
+db=$T/discard.db
+$UT run -q -o "$db" --mode discard -- $DEMO --threads 4 --duration 1 \
+	--rate 40000 >"$T/d.out" 2>"$T/d.err"
+ok $? "unitrace run (discard) exits 0"
+read -r em dr <<<"$(stat_of "$T/d.out")"
+stored=$(q "$db" "SELECT count(*) FROM events")
+lost=$(q "$db" "SELECT coalesce(sum(count),0) FROM lost")
+ok $(( em > 100000 ? 0 : 1 )) "demo emitted $em events (> 100000)"
+is "$stored" "$((em - dr))" "discard: stored = emitted - dropped ($em - $dr)"
+is "$lost" "$dr" "discard: lost ranges sum to the guest's drops"
+is "$(q "$db" "SELECT status FROM guests")" "exited" "guest status exited"
+is "$(q "$db" "SELECT count(*) FROM lanes")" "4" "one lane per vCPU"
+spans=$(q "$db" "SELECT count(*) FROM events e JOIN event_types t ON t.id=e.type WHERE t.name='request' AND t.kind='span_end' AND e.dur > 0")
+ok $(( spans > 0 ? 0 : 1 )) "request span ends carry durations ($spans)"
+nrx=$(q "$db" "SELECT count(*) FROM ev_net_rx WHERE len > 1000")
+nrx_all=$(q "$db" "SELECT count(*) FROM ev_net_rx")
+ok $(( nrx > 0 && nrx < nrx_all ? 0 : 1 )) "field query on the ev_net_rx view ($nrx of $nrx_all with len > 1000)"
+
+# ---- 2. overwrite mode with a small ring: stored + lost == emitted ------
+db=$T/over.db
+$UT run -q -o "$db" --mode overwrite --ring-size 16K -- $DEMO --threads 2 \
+	--duration 1 --rate 0 >"$T/o.out" 2>"$T/o.err"
+ok $? "unitrace run (overwrite, 16 KiB rings, unpaced) exits 0"
+read -r em dr <<<"$(stat_of "$T/o.out")"
+stored=$(q "$db" "SELECT count(*) FROM events")
+lost=$(q "$db" "SELECT coalesce(sum(count),0) FROM lost")
+is "$dr" "0" "overwrite: the guest drops nothing"
+is "$((stored + lost))" "$em" "overwrite: stored + lost = emitted ($stored + $lost)"
+
+# ---- 3. several guests at once, and hostile ones beside them ------------
+db=$T/multi.db
+dir=$T/rv
+$UT collect -q -o "$db" --dir "$dir" --poll-ms 2 2>"$T/c.err" &
+COLL=$!
+sleep 0.3
+pids=()
+for i in 1 2 3; do
+	UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=5000 UNITRACE_NAME=svc$i \
+		$DEMO --threads 2 --duration 1 --rate 20000 --seed $i \
+		>"$T/m$i.out" 2>/dev/null &
+	pids+=($!)
+done
+for how in record head schema seq; do
+	UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=5000 UNITRACE_NAME=evil-$how \
+		$EVIL $how >/dev/null 2>&1 &
+	pids+=($!)
+done
+# a guest killed mid-run
+UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=5000 UNITRACE_NAME=victim \
+	$DEMO --threads 1 --duration 10 --rate 5000 >/dev/null 2>&1 &
+victim=$!
+# a file that is not a guest at all
+ln -s /etc/passwd "$dir/impostor.1.ut"
+sleep 0.5
+kill -9 $victim
+wait $victim 2>/dev/null
+for p in "${pids[@]}"; do wait "$p"; done
+sleep 0.5
+kill -INT $COLL
+wait $COLL
+ok $? "collector exits 0 on SIGINT"
+COLL=
+for i in 1 2 3; do
+	read -r em dr <<<"$(stat_of "$T/m$i.out")"
+	got=$(q "$db" "SELECT count(*) FROM events e JOIN lanes l ON l.id=e.lane JOIN guests g ON g.id=l.guest_id WHERE g.name='svc$i'")
+	is "$got" "$((em - dr))" "svc$i: stored = emitted - dropped beside hostile guests"
+	is "$(q "$db" "SELECT status FROM guests WHERE name='svc$i'")" "exited" "svc$i exited"
+done
+for how in record head schema seq; do
+	st=$(q "$db" "SELECT status || ': ' || reason FROM guests WHERE name='evil-$how'")
+	case "$st" in corrupt:*) r=0 ;; *) r=1 ;; esac
+	ok $r "evil-$how marked corrupt with a reason ($st)"
+	good=$(q "$db" "SELECT count(*) FROM events e JOIN lanes l ON l.id=e.lane JOIN guests g ON g.id=l.guest_id WHERE g.name='evil-$how'")
+	is "$good" "1000" "evil-$how: its 1000 good events before the garbage are kept"
+done
+is "$(q "$db" "SELECT status FROM guests WHERE name='victim'")" "vanished" "killed guest marked vanished"
+st=$(q "$db" "SELECT status || ': ' || reason FROM guests WHERE name='impostor'")
+case "$st" in rejected:*) r=0 ;; *) r=1 ;; esac
+ok $r "symlink to a regular file rejected ($st)"
+
+# ---- 4. collector killed and restarted: nothing lost, nothing twice -----
+db=$T/restart.db
+dir=$T/rv2
+$UT collect -q -o "$db" --dir "$dir" --poll-ms 2 2>/dev/null &
+COLL=$!
+sleep 0.3
+UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=5000 UNITRACE_NAME=steady \
+	$DEMO --threads 2 --duration 2 --rate 10000 >"$T/r.out" 2>/dev/null &
+g=$!
+sleep 0.7
+kill -9 $COLL
+wait $COLL 2>/dev/null
+sleep 0.3
+$UT collect -q -o "$db" --dir "$dir" --poll-ms 2 2>/dev/null &
+COLL=$!
+# The restarted collector finds the guest again through its rendezvous entry.
+wait $g
+sleep 0.5
+kill -INT $COLL
+wait $COLL
+COLL=
+read -r em dr <<<"$(stat_of "$T/r.out")"
+stored=$(q "$db" "SELECT count(*) FROM events")
+dups=$(q "$db" "SELECT count(*) FROM (SELECT lane, seq FROM events GROUP BY lane, seq HAVING count(*) > 1)")
+is "$dups" "0" "restart: no event stored twice"
+is "$stored" "$((em - dr))" "restart: stored = emitted - dropped ($em - $dr)"
+
+# ---- 5. the command line refuses bad input clearly ----------------------
+$UT list "$T/missing.db" >/dev/null 2>"$T/e1"; rc=$?
+ok $(( rc != 0 && $(wc -c <"$T/e1") > 0 ? 0 : 1 )) "list on a missing file: message, exit $rc"
+$UT list /etc/passwd >/dev/null 2>"$T/e2"; rc=$?
+ok $(( rc != 0 && $(wc -c <"$T/e2") > 0 ? 0 : 1 )) "list on a text file: message, exit $rc"
+sqlite3 "$T/other.db" "CREATE TABLE t(x)"
+$UT stats "$T/other.db" >/dev/null 2>"$T/e3"; rc=$?
+ok $(( rc != 0 && $(wc -c <"$T/e3") > 0 ? 0 : 1 )) "stats on a non-unitrace SQLite file: exit $rc"
+$UT collect -o /proc/nonexistent/x.db --duration 0.1 >/dev/null 2>"$T/e4"; rc=$?
+ok $(( rc != 0 && $(wc -c <"$T/e4") > 0 ? 0 : 1 )) "collect to an unwritable path: exit $rc"
+$UT frobnicate >/dev/null 2>&1; is "$?" "2" "unknown command: exit 2"
+$UT run >/dev/null 2>&1; is "$?" "2" "run without a program: exit 2"
+$UT collect --poll-ms 0 >/dev/null 2>&1; is "$?" "2" "collect with a bad option value: exit 2"
+for c in collect run list stats query; do
+	$UT $c --help >/dev/null 2>&1; is "$?" "0" "unitrace $c --help"
+done
+$UT run -q -o "$T/x.db" -- /nonexistent/prog >/dev/null 2>&1; is "$?" "127" "run of a missing program: exit 127"
+
+echo "1..$n"
