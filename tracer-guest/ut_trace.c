@@ -44,12 +44,26 @@ struct ut_ring_ctx {
 	uint64_t nested_drops;    /* incremented atomically by nested emits */
 	uint64_t nested_seen;
 	volatile uint32_t req_local; /* mode asked by ut_set_mode() */
-	uint8_t scratch[UT_MAX_RECORD] __attribute__((aligned(8)));
-} __attribute__((aligned(64)));
+	uint8_t *scratch;         /* UT_MAX_RECORD bytes for wrapping records */
+	/* Overwrite bookkeeping: the ring is cut into UT_CHUNKS chunks and
+	 * chunk_first[c % UT_CHUNKS] holds where the first record starting in
+	 * chunk c begins, so making room never walks records. */
+	uint64_t tail_cache;      /* last 'tail' read from the collector */
+	uint64_t cur_chunk;       /* chunk of the last record start */
+	uint64_t *chunk_first;
+	uint32_t chunk_shift;
+} __attribute__((aligned(128)));
+
+#define UT_CHUNKS 64u
+
+/* Kept a power of two so indexing the ring array is one shift. */
+_Static_assert(sizeof(struct ut_ring_ctx) == 256, "ring ctx size");
 
 static struct ut_area_hdr *ut_area;
 static size_t ut_area_bytes;
 static struct ut_ring_ctx ut_rings[UT_MAX_RINGS];
+static uint8_t ut_scratch[UT_MAX_RINGS][UT_MAX_RECORD] __attribute__((aligned(8)));
+static uint64_t ut_chunk_first[UT_MAX_RINGS][UT_CHUNKS];
 static uint32_t ut_nr_rings;
 static uint64_t ut_claimed;         /* bit i: ring i has a writer */
 static uint64_t ut_unassigned;      /* events from contexts with no ring */
@@ -248,6 +262,10 @@ int ut_init(const ut_config_t *user_cfg)
 		r->mode = rh->mode;
 		r->pub.head = r->oldest = r->seq = r->dropped = 0;
 		r->pub.head_pub = &rh->head;
+		r->scratch = ut_scratch[i];
+		r->chunk_first = ut_chunk_first[i];
+		r->chunk_shift = (uint32_t)__builtin_ctzll(ring_size / UT_CHUNKS);
+		r->cur_chunk = ~0ull;
 		r->pub.busy = 0;
 		r->req_local = UT_REQ_NONE;
 	}
@@ -414,30 +432,29 @@ static uint32_t ut_pending_mode(struct ut_ring_ctx *r)
 	return rq != r->mode ? rq : UT_REQ_NONE;
 }
 
-/* Overwrite mode: advance 'oldest' until (need) bytes fit.  The records
- * between oldest and head are ours; if one looks wrong (someone scribbled
- * on the ring) drop the whole window rather than walk garbage. */
+/* Overwrite mode: move 'oldest' to the first record start that leaves
+ * (need) bytes plus one chunk free, so this runs about once per chunk.
+ * The chunk index tells where records start without reading the ring. */
 static void ut_make_room(struct ut_ring_ctx *r, uint64_t need)
 {
-	uint64_t o = r->oldest;
-	if (r->pub.head - o > r->size || o > r->pub.head)
-		o = r->pub.head;
-	while (r->pub.head + need - o > r->size) {
-		const struct ut_event_hdr *e =
-			(const struct ut_event_hdr *)(r->data + (o & r->mask));
-		uint16_t sz = ut_load_once(&e->size);
-		if (sz < UT_EVENT_HDR_SIZE || sz > UT_MAX_RECORD ||
-		    (sz & (UT_RECORD_ALIGN - 1)) || o + sz > r->pub.head) {
-			o = r->pub.head;
+	uint64_t head = r->pub.head;
+	uint64_t target = head + need + (r->size / UT_CHUNKS) - r->size;
+	uint64_t o = head; /* nothing intact if no record start is found */
+
+	if (r->oldest >= target && r->oldest <= head)
+		return;
+	for (uint64_t c = target >> r->chunk_shift; c <= r->cur_chunk &&
+	     r->cur_chunk != ~0ull; c++) {
+		uint64_t f = r->chunk_first[c % UT_CHUNKS];
+		if ((f >> r->chunk_shift) == c && f >= target) {
+			o = f;
 			break;
 		}
-		o += sz;
 	}
 	r->oldest = o;
 	ut_store_once(&r->hdr->oldest, o);
 	ut_wmb(); /* oldest is visible before the bytes it frees change */
 }
-
 
 uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
 		     ut__wctx_t *w)
@@ -483,8 +500,11 @@ uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
 	if (__builtin_expect(size > UT_MAX_RECORD, 0))
 		goto drop;
 	if (r->mode == UT_MODE_DISCARD) {
-		uint64_t tail = ut_load_acquire(&r->hdr->tail);
-		if (__builtin_expect(r->pub.head + size - tail > r->size, 0)) {
+		/* Read the collector's cache line only when the cached tail
+		 * says the ring is full. */
+		if (__builtin_expect(r->pub.head + size - r->tail_cache > r->size, 0))
+			r->tail_cache = ut_load_acquire(&r->hdr->tail);
+		if (__builtin_expect(r->pub.head + size - r->tail_cache > r->size, 0)) {
 			if ((seq & UT_MODE_CHECK_MASK) != 0) {
 				uint32_t rq = ut_pending_mode(r);
 				if (rq == UT_MODE_OVERWRITE) {
@@ -499,6 +519,10 @@ uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
 		ut_make_room(r, size);
 	}
 write:
+	if ((r->pub.head >> r->chunk_shift) != r->cur_chunk) {
+		r->cur_chunk = r->pub.head >> r->chunk_shift;
+		r->chunk_first[r->cur_chunk % UT_CHUNKS] = r->pub.head;
+	}
 	off = r->pub.head & r->mask;
 	dst = off + size <= r->size ? r->data + off : r->scratch;
 	/* Zero the last word first: it holds the padding after the payload
