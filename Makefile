@@ -48,6 +48,9 @@ LIB_COLLECTOR := $(B)/libutcollector.a
 UNITRACE := $(B)/unitrace
 DEMO := $(B)/demo-guest
 
+# Keep intermediate objects (no "rm obj/..." after the test summary).
+.SECONDARY:
+
 .PHONY: all deps test unit e2e check-asan demo bench install clean \
 	check-headers check-freestanding
 all: $(UNITRACE) $(LIB_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
@@ -113,7 +116,7 @@ test: all
 	@B=$(B) tests/run.sh
 
 check-asan:
-	$(MAKE) B=build-asan SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' OPT='-O1 -g' test
+	@$(MAKE) --no-print-directory B=build-asan SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' OPT='-O1 -g' test
 
 # ---- demo and bench -------------------------------------------------------
 demo: all

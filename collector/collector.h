@@ -246,6 +246,35 @@ int ut_store_event(ut_store_t *st, int64_t lane, const ut_event_t *ev);
 int ut_store_lost(ut_store_t *st, int64_t lane, uint64_t seq_first,
 		  uint64_t count, int64_t ts_before, int64_t ts_after,
 		  int reason);
+/* Notes on the contract above (store.c):
+ *  - After a failed add the transaction can only roll back: later adds and
+ *    ut_store_commit return -1 and keep the first message.
+ *  - Ids handed out inside a transaction that rolls back (guest, lane,
+ *    event type db_id) are void; look them up again in a new one.
+ *  - ut_store_lane_last_seq covers events stored and ranges recorded as
+ *    lost, including those of the open transaction.
+ *  - U64 field values are stored as the int64 with the same bits. */
+
+/* Helpers for the read-only commands (list, stats, query). */
+/* Open (path) read-only; on failure print "unitrace CMD: <why>" and
+ * return NULL. */
+ut_store_t *ut_store_open_cmd(const char *cmd, const char *path);
+/* (ns) as a duration with a unit: "812 ns", "3.25 us", "1.5 s". */
+void ut_fmt_dur(char *buf, size_t len, double ns);
+/* (ns) as seconds with nanosecond precision: "12.000345678". */
+void ut_fmt_ts(char *buf, size_t len, int64_t ns);
+/* Aligned text table of (ncols) columns on stdout, filled cell by cell,
+ * row-major.  Control characters in cells are shown escaped.  NULL/-1 on
+ * no memory. */
+typedef struct ut_tab ut_tab_t;
+ut_tab_t *ut_tab_new(int ncols);
+int ut_tab_add(ut_tab_t *t, const char *cell, bool right);
+int ut_tab_addf(ut_tab_t *t, bool right, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Print the rows so far (column widths are fixed by the first flush). */
+void ut_tab_flush(ut_tab_t *t);
+/* Flush and free. */
+void ut_tab_free(ut_tab_t *t);
 
 /* ---- commands: one file per subcommand (cmd_<name>.c) ------------------ */
 
