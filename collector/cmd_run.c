@@ -56,6 +56,7 @@ static int run_run(int argc, char **argv)
 	pid_t pid;
 
 	memset(&o, 0, sizeof(o));
+	o.cmd = "run";
 	o.db_path = db && *db ? db : "trace.db";
 	o.poll_ms = 2;
 	optind = 1;
@@ -138,8 +139,8 @@ static int run_run(int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	o.child_pid = pid;
 	rc = ut_collect(&o);
-	if (o.child_status == 0 && rc != 0) {
-		/* collector failed: still reap the program */
+	if (!o.child_reaped) {
+		/* the collector failed first: stop and reap the program */
 		kill(pid, SIGTERM);
 		waitpid(pid, &o.child_status, 0);
 	}
@@ -154,6 +155,9 @@ static int run_run(int argc, char **argv)
 }
 
 const struct ut_cmd ut_cmd_run = {
-	"run", "run a program and trace it from start to exit",
-	run_usage, run_run,
+	.name = "run",
+	.summary = "run a program and trace it from start to exit",
+	.usage = run_usage,
+	.stop_at_operand = true,
+	.run = run_run,
 };

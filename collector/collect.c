@@ -59,12 +59,11 @@ struct engine {
 	uint64_t lost;
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested; /* the signal, or 0 */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	stop_requested = sig;
 }
 
 static int64_t now_ms(void)
@@ -131,8 +130,8 @@ static int guest_reject(struct engine *e, struct cguest *g, const char *why)
 		gi.pid = (uint32_t)strtoul(dot + 1, NULL, 10);
 	snprintf(gi.source, sizeof(gi.source), "%.255s", g->path);
 	if (!e->o->quiet)
-		fprintf(stderr, "unitrace collect: rejected guest %s: %s\n",
-			g->entry, why);
+		fprintf(stderr, "unitrace %s: rejected guest %s: %s\n",
+			e->o->cmd, g->entry, why);
 	g->id = ut_store_guest(e->st, &gi);
 	if (g->id < 0)
 		return -1;
@@ -193,8 +192,9 @@ static int guest_attach(struct engine *e, struct cguest *g)
 	g->phase = G_LIVE;
 	snprintf(g->status, sizeof(g->status), "running");
 	if (!e->o->quiet)
-		fprintf(stderr, "unitrace collect: attached %s (%s pid %u, %u "
-			"rings)\n", gi.name, gi.platform, gi.pid, gi.nr_rings);
+		fprintf(stderr, "unitrace %s: attached %s (%s pid %u, %u "
+			"ring%s)\n", e->o->cmd, gi.name, gi.platform, gi.pid, gi.nr_rings,
+			gi.nr_rings == 1 ? "" : "s");
 	return 0;
 }
 
@@ -202,8 +202,8 @@ static int guest_attach(struct engine *e, struct cguest *g)
 static int guest_corrupt(struct engine *e, struct cguest *g)
 {
 	if (!e->o->quiet)
-		fprintf(stderr, "unitrace collect: guest %s is corrupt, detaching: "
-			"%s\n", g->entry, g->rd->err);
+		fprintf(stderr, "unitrace %s: guest %s is corrupt, detaching: "
+			"%s\n", e->o->cmd, g->entry, g->rd->err);
 	snprintf(g->status, sizeof(g->status), "corrupt");
 	g->phase = G_DONE;
 	return ut_store_guest_status(e->st, g->id, "corrupt", g->rd->err);
@@ -278,8 +278,8 @@ static void guest_after_commit(struct engine *e, struct cguest *g)
 		ut_store_release(&live->collector_state, (uint32_t)UT_COLL_DONE);
 		unlink(g->path); /* the guest normally did already */
 		if (!e->o->quiet)
-			fprintf(stderr, "unitrace collect: %s %s: %llu events, "
-				"%llu lost\n", g->entry, g->status,
+			fprintf(stderr, "unitrace %s: %s %s: %llu events, "
+				"%llu lost\n", e->o->cmd, g->entry, g->status,
 				(unsigned long long)g->events,
 				(unsigned long long)g->lost);
 	}
@@ -342,15 +342,25 @@ static void rescan(struct engine *e)
 
 static int open_dir(struct engine *e)
 {
+	struct stat st;
+
 	if (mkdir(e->dir, 0700) != 0 && errno != EEXIST) {
-		ut_error("collect", "cannot create rendezvous directory %s: %s",
+		ut_error(e->o->cmd, "cannot create rendezvous directory %s: %s",
 			 e->dir, strerror(errno));
+		return -1;
+	}
+	/* Someone else's directory could hide, replace or plant guests. */
+	if (lstat(e->dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022)) {
+		ut_error(e->o->cmd, "rendezvous directory %s is not a directory "
+			 "owned by you and writable only by you; remove it or "
+			 "choose another with --dir", e->dir);
 		return -1;
 	}
 	e->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (e->ino < 0 || inotify_add_watch(e->ino, e->dir,
 			IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0) {
-		ut_error("collect", "cannot watch %s: %s", e->dir, strerror(errno));
+		ut_error(e->o->cmd, "cannot watch %s: %s", e->dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -438,13 +448,16 @@ int ut_collect(ut_collect_opts_t *o)
 	memset(&e, 0, sizeof(e));
 	e.o = o;
 	e.ino = -1;
+	/* Traces and cores may hold what the guests handle (addresses,
+	 * payloads): keep every file we create private. */
+	umask(077);
 	if (o->dir)
 		snprintf(e.dir, sizeof(e.dir), "%s", o->dir);
 	else
 		ut_hosted_default_dir(e.dir, sizeof(e.dir));
 	e.st = ut_store_open(o->db_path, UT_STORE_CREATE, err, sizeof(err));
 	if (!e.st) {
-		ut_error("collect", "%s", err);
+		ut_error(o->cmd, "%s", err);
 		return 1;
 	}
 	if (open_dir(&e)) {
@@ -457,8 +470,9 @@ int ut_collect(ut_collect_opts_t *o)
 	sigaction(SIGTERM, &sa, NULL);
 	stop_requested = 0;
 	if (!o->quiet && !o->child_pid)
-		fprintf(stderr, "unitrace collect: watching %s, writing %s "
-			"(Ctrl-C to stop)\n", e.dir, o->db_path);
+		fprintf(stderr, "unitrace %s: watching %s, writing %s%s\n",
+			o->cmd, e.dir, o->db_path,
+			o->duration > 0 ? "" : " (Ctrl-C to stop)");
 
 	for (;;) {
 		int64_t t = now_ms();
@@ -468,9 +482,10 @@ int ut_collect(ut_collect_opts_t *o)
 		}
 		long moved = cycle(&e);
 		if (moved < 0) {
-			ut_error("collect", "database write failed: %s; events not "
-				 "yet stored stay in the guests' rings (discard mode) "
-				 "and a restarted collector will pick them up",
+			ut_error(o->cmd, "database write failed: %s; what was "
+				 "committed before is intact; events not yet stored "
+				 "stay in the rings of guests still running (discard "
+				 "mode), for a restarted collector",
 				 ut_store_errmsg(e.st));
 			status = 1;
 			break;
@@ -479,6 +494,7 @@ int ut_collect(ut_collect_opts_t *o)
 			int ws;
 			if (waitpid(o->child_pid, &ws, WNOHANG) == o->child_pid) {
 				o->child_status = ws;
+				o->child_reaped = true;
 				child_gone = true;
 				rescan(&e);
 				last_scan = now_ms();
@@ -487,6 +503,12 @@ int ut_collect(ut_collect_opts_t *o)
 		}
 		if (child_gone && all_done(&e))
 			break;
+		/* unitrace run: SIGTERM goes on to the program (Ctrl-C's SIGINT
+		 * reached it already); keep collecting until it exits. */
+		if (o->child_pid && !child_gone && stop_requested == SIGTERM) {
+			kill(o->child_pid, SIGTERM);
+			stop_requested = 0;
+		}
 		if (!o->child_pid && stop_requested)
 			break;
 		if (o->duration > 0 && now_ms() - start >= (int64_t)(o->duration * 1000))
@@ -500,8 +522,8 @@ int ut_collect(ut_collect_opts_t *o)
 		status = 1;
 	detach_all(&e);
 	if (!o->quiet)
-		fprintf(stderr, "unitrace collect: %llu events stored, %llu lost, "
-			"in %s\n", (unsigned long long)e.events,
+		fprintf(stderr, "unitrace %s: %llu events stored, %llu lost, "
+			"in %s\n", o->cmd, (unsigned long long)e.events,
 			(unsigned long long)e.lost, o->db_path);
 	close(e.ino);
 	ut_store_close(e.st);
@@ -554,6 +576,7 @@ static int collect_run(int argc, char **argv)
 	int c;
 
 	memset(&o, 0, sizeof(o));
+	o.cmd = "collect";
 	o.db_path = db && *db ? db : "trace.db";
 	o.poll_ms = 5;
 	optind = 1;
@@ -590,6 +613,8 @@ static int collect_run(int argc, char **argv)
 }
 
 const struct ut_cmd ut_cmd_collect = {
-	"collect", "collect traces from running guests into a database",
-	collect_usage, collect_run,
+	.name = "collect",
+	.summary = "collect traces from running guests into a database",
+	.usage = collect_usage,
+	.run = collect_run,
 };

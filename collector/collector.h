@@ -163,6 +163,10 @@ uint32_t ut_reader_state(const ut_reader_t *r);
 int64_t ut_reader_ns(const ut_reader_t *r, uint64_t ticks);
 /* Identity of the guest as stored in the database. */
 void ut_reader_guest_info(const ut_reader_t *r, ut_guest_info_t *g);
+/* Copy the crash record once into (out) and validate it (magic, version,
+ * kind, register layout, vCPU, signal; reason made printable).  0, or -1
+ * with the reason in r->err; (out) holds the copy either way. */
+int ut_reader_crash(ut_reader_t *r, struct ut_crash_rec *out);
 
 /* ---- hosted.c: the hosted transport (memfd + rendezvous directory) ---- */
 
@@ -171,6 +175,9 @@ typedef struct ut_hosted {
 	void *map;
 	uint64_t size;
 	bool dead;     /* the guest's flock is gone */
+	int pid;       /* from the rendezvous link, not from the guest */
+	int guest_fd;  /* N in /proc/PID/fd/N */
+	uint64_t dev, ino; /* identity of the memfd */
 } ut_hosted_t;
 
 /* The default rendezvous directory (same rule as the hosted port). */
@@ -182,10 +189,14 @@ int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen);
 /* True while the guest process holds its lock. */
 bool ut_hosted_alive(ut_hosted_t *h);
 void ut_hosted_close(ut_hosted_t *h);
+/* True if /proc/PID/fd/N still names our memfd: the process behind (h) is
+ * the one that published it (guards a dump against pid reuse and lies). */
+bool ut_hosted_same_process(const ut_hosted_t *h);
 
 /* ---- collect.c: the collection engine ---------------------------------- */
 
 typedef struct ut_collect_opts {
+	const char *cmd;      /* "collect" or "run", for messages */
 	const char *db_path;
 	const char *dir;      /* rendezvous directory */
 	unsigned poll_ms;     /* idle poll interval */
@@ -195,6 +206,7 @@ typedef struct ut_collect_opts {
 	 * final; 0 for collect. */
 	int child_pid;
 	int child_status;     /* out: wait status of child_pid */
+	bool child_reaped;    /* out: child_status is valid */
 } ut_collect_opts_t;
 
 /* Run the collector until SIGINT/SIGTERM (or the run conditions above).
@@ -285,10 +297,12 @@ struct ut_cmd {
 	/* argv[0] is the subcommand name.  Returns the process exit status:
 	 * 0 success, 1 failure (message already printed), 2 usage error. */
 	int (*run)(int argc, char **argv);
+	/* Options end at the first operand (unitrace run: the program's own
+	 * arguments are not ours, --help among them). */
+	bool stop_at_operand;
 };
 
-/* main.c */
-extern const struct ut_cmd *const ut_cmds[];
+/* main.c: the command table (entries may be NULL: weak, not linked) */
 /* Print "unitrace NAME: <message>" to stderr. */
 void ut_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

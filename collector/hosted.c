@@ -77,6 +77,10 @@ int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
 		goto fail;
 	}
 	h->size = (uint64_t)st.st_size;
+	h->pid = pid;
+	h->guest_fd = fdn;
+	h->dev = (uint64_t)st.st_dev;
+	h->ino = (uint64_t)st.st_ino;
 	h->map = mmap(NULL, h->size, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
 	if (h->map == MAP_FAILED) {
 		h->map = NULL;
@@ -97,6 +101,16 @@ bool ut_hosted_alive(ut_hosted_t *h)
 	if (flock(h->fd, LOCK_SH | LOCK_NB) == 0)
 		h->dead = true; /* the guest's exclusive lock is gone */
 	return !h->dead;
+}
+
+bool ut_hosted_same_process(const ut_hosted_t *h)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", h->pid, h->guest_fd);
+	return stat(path, &st) == 0 && (uint64_t)st.st_dev == h->dev &&
+	       (uint64_t)st.st_ino == h->ino;
 }
 
 void ut_hosted_close(ut_hosted_t *h)

@@ -9,11 +9,15 @@
 
 extern const struct ut_cmd ut_cmd_collect, ut_cmd_run, ut_cmd_list,
 	ut_cmd_stats, ut_cmd_query;
+/* Commands whose file may not be linked in every build. */
+extern const struct ut_cmd ut_cmd_crash __attribute__((weak));
+extern const struct ut_cmd ut_cmd_view __attribute__((weak));
 
-const struct ut_cmd *const ut_cmds[] = {
+const struct ut_cmd *const ut_cmds_all[] = {
 	&ut_cmd_collect, &ut_cmd_run, &ut_cmd_list, &ut_cmd_stats,
-	&ut_cmd_query, NULL,
+	&ut_cmd_query, &ut_cmd_crash, &ut_cmd_view,
 };
+#define NCMDS (sizeof(ut_cmds_all) / sizeof(ut_cmds_all[0]))
 
 void ut_error(const char *cmd, const char *fmt, ...)
 {
@@ -29,7 +33,8 @@ void ut_error(const char *cmd, const char *fmt, ...)
 bool ut_wants_help(const struct ut_cmd *cmd, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--"))
+		if (!strcmp(argv[i], "--") ||
+		    (cmd->stop_at_operand && argv[i][0] != '-'))
 			break;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(cmd->usage, stdout);
@@ -45,8 +50,10 @@ static void usage(FILE *f)
 	      "Tracing and crash diagnostics for unikernels.\n\n"
 	      "Commands:\n",
 	      f);
-	for (const struct ut_cmd *const *c = ut_cmds; *c; c++)
-		fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
+	for (size_t i = 0; i < NCMDS; i++)
+		if (ut_cmds_all[i])
+			fprintf(f, "  %-10s %s\n", ut_cmds_all[i]->name,
+				ut_cmds_all[i]->summary);
 	fputs("\nRun 'unitrace COMMAND --help' for a command's options.\n", f);
 }
 
@@ -65,11 +72,12 @@ int main(int argc, char **argv)
 		puts("unitrace 0.1.0");
 		return 0;
 	}
-	for (const struct ut_cmd *const *c = ut_cmds; *c; c++) {
-		if (!strcmp(argv[1], (*c)->name)) {
-			if (ut_wants_help(*c, argc - 1, argv + 1))
+	for (size_t i = 0; i < NCMDS; i++) {
+		const struct ut_cmd *c = ut_cmds_all[i];
+		if (c && !strcmp(argv[1], c->name)) {
+			if (ut_wants_help(c, argc - 1, argv + 1))
 				return 0;
-			return (*c)->run(argc - 1, argv + 1);
+			return c->run(argc - 1, argv + 1);
 		}
 	}
 	ut_error(NULL, "'%s' is not a command; see 'unitrace --help'", argv[1]);

@@ -449,3 +449,34 @@ void ut_reader_guest_info(const ut_reader_t *r, ut_guest_info_t *g)
 	g->clock_ns_ref = h->clock_ns_ref > INT64_MAX ? INT64_MAX
 			  : (int64_t)h->clock_ns_ref;
 }
+
+int ut_reader_crash(ut_reader_t *r, struct ut_crash_rec *out)
+{
+	const uint8_t *src = r->base + r->hdr.crash_off;
+
+	if (r->hdr.crash_size < sizeof(*out))
+		return FAIL(r, "crash region of %u bytes is too small",
+			    r->hdr.crash_size);
+	if (ut_load_acquire((const uint32_t *)src) != UT_CRASH_MAGIC)
+		return FAIL(r, "guest is CRASHED but its crash record has no "
+			    "valid magic");
+	memcpy(out, src, sizeof(*out)); /* one read; only the copy is used */
+	out->reason[UT_CRASH_REASON_LEN - 1] = 0;
+	for (char *c = out->reason; *c; c++)
+		if (*c < 0x20 || *c >= 0x7f)
+			*c = '?';
+	if (out->version != UT_CRASH_VERSION)
+		return FAIL(r, "crash record version %u, expected %u",
+			    out->version, UT_CRASH_VERSION);
+	if (out->kind < UT_CRASH_SIGNAL || out->kind > UT_CRASH_TRAP)
+		return FAIL(r, "crash record has invalid kind %u", out->kind);
+	if (out->arch != UT_ARCH_X86_64)
+		return FAIL(r, "crash record has unknown register layout %u",
+			    out->arch);
+	if (out->vcpu != 0xffffffffu && out->vcpu >= r->nr_rings)
+		return FAIL(r, "crash record names vCPU %u of %u", out->vcpu,
+			    r->nr_rings);
+	if (out->kind == UT_CRASH_SIGNAL && (out->signo <= 0 || out->signo >= 65))
+		return FAIL(r, "crash record has invalid signal %d", out->signo);
+	return 0;
+}

@@ -56,7 +56,8 @@ enum ut_guest_state {
 enum ut_collector_state {
 	UT_COLL_NONE = 0,     /* no collector has attached */
 	UT_COLL_ATTACHED = 1, /* a collector is draining the rings */
-	UT_COLL_DONE = 2,     /* final state seen, every event stored */
+	UT_COLL_DONE = 2,     /* final state seen, every event stored (and,
+	                         after a crash, the core written) */
 };
 
 /* Ring modes. */
@@ -232,8 +233,63 @@ struct ut_schema_entry {
 	char category[UT_CATEGORY_LEN]; /* NUL-padded, may be empty */
 };
 
-/* Crash region: the crash record format is defined with crash capture. */
+/*
+ * Crash record, at crash_off (UT_CRASH_REGION_SIZE bytes reserved).  Written
+ * by the guest's crash path (no allocation, no formatted output), completely,
+ * before it stores 'magic' with release ordering and then sets the area's
+ * state to UT_STATE_CRASHED.  The same record serves every transport.
+ */
 #define UT_CRASH_REGION_SIZE 4096u
+#define UT_CRASH_MAGIC 0x48535243u /* bytes "CRSH" */
+#define UT_CRASH_VERSION 1u
+#define UT_CRASH_REASON_LEN 128u
+#define UT_CRASH_NREGS 27u
+
+/* What kind of crash, crash record field 'kind'. */
+enum ut_crash_kind {
+	UT_CRASH_SIGNAL = 1, /* hosted: fatal signal; signo/code are Linux's */
+	UT_CRASH_PANIC = 2,  /* ut_panic() called by the guest */
+	UT_CRASH_TRAP = 3,   /* unikernel: CPU exception; signo = vector */
+};
+
+/* Register layout, crash record field 'arch'. */
+enum ut_crash_arch {
+	/* regs[] in the order of Linux's struct user_regs_struct: r15 r14
+	 * r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs
+	 * eflags rsp ss fs_base gs_base ds es fs gs.  That is the layout of
+	 * pr_reg in an x86-64 NT_PRSTATUS note, so a core writer copies it. */
+	UT_ARCH_X86_64 = 1,
+};
+
+/* Indexes into regs[] for UT_ARCH_X86_64. */
+enum ut_x86_64_reg {
+	UT_X86_R15 = 0, UT_X86_R14, UT_X86_R13, UT_X86_R12, UT_X86_RBP,
+	UT_X86_RBX, UT_X86_R11, UT_X86_R10, UT_X86_R9, UT_X86_R8, UT_X86_RAX,
+	UT_X86_RCX, UT_X86_RDX, UT_X86_RSI, UT_X86_RDI, UT_X86_ORIG_RAX,
+	UT_X86_RIP, UT_X86_CS, UT_X86_EFLAGS, UT_X86_RSP, UT_X86_SS,
+	UT_X86_FS_BASE, UT_X86_GS_BASE, UT_X86_DS, UT_X86_ES, UT_X86_FS,
+	UT_X86_GS,
+};
+
+struct ut_crash_rec {
+	uint32_t magic;     /* UT_CRASH_MAGIC once the record is complete */
+	uint32_t version;   /* UT_CRASH_VERSION */
+	uint32_t kind;      /* enum ut_crash_kind */
+	uint32_t arch;      /* enum ut_crash_arch */
+	int32_t signo;      /* signal number or trap vector; 0 for a panic */
+	int32_t code;       /* si_code or trap error code */
+	uint32_t vcpu;      /* ring of the crashing context (UINT32_MAX: none) */
+	uint32_t tid;       /* hosted: thread id of the crashing thread */
+	uint64_t fault_addr; /* si_addr or CR2; 0 if none */
+	uint64_t ts;        /* raw clock ticks at the crash */
+	char reason[UT_CRASH_REASON_LEN]; /* NUL-padded text */
+	uint64_t regs[UT_CRASH_NREGS];   /* see enum ut_crash_arch */
+	uint64_t _reserved0;
+	/* Ring positions when the crash path ran (head of each ring). */
+	uint64_t ring_head[UT_MAX_RINGS];
+	uint8_t _pad[UT_CRASH_REGION_SIZE - 176 - 8 * UT_CRASH_NREGS - 8 -
+		     8 * UT_MAX_RINGS];
+};
 
 /*
  * Layout checks.  A change here is an ABI change.
@@ -268,6 +324,12 @@ _Static_assert(sizeof(struct ut_schema_entry) == UT_SCHEMA_ENTRY_SIZE,
 _Static_assert(offsetof(struct ut_schema_entry, name) == 8, "entry name");
 _Static_assert(offsetof(struct ut_schema_entry, fields) == 48, "fields");
 _Static_assert(offsetof(struct ut_schema_entry, category) == 240, "category");
+
+_Static_assert(sizeof(struct ut_crash_rec) == UT_CRASH_REGION_SIZE, "crash rec");
+_Static_assert(offsetof(struct ut_crash_rec, fault_addr) == 32, "fault_addr");
+_Static_assert(offsetof(struct ut_crash_rec, reason) == 48, "reason");
+_Static_assert(offsetof(struct ut_crash_rec, regs) == 176, "regs");
+_Static_assert(offsetof(struct ut_crash_rec, ring_head) == 400, "ring_head");
 
 _Static_assert(UT_MAX_RECORD * 4 <= UT_MIN_RING_SIZE, "ring fits records");
 _Static_assert(UT_MAX_RECORD <= 0xffffu, "size fits uint16_t");

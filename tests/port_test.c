@@ -89,3 +89,13 @@ void ut_port_notify(uint32_t ring)
 {
 	(void)ring;
 }
+
+void ut_port_crash_handoff(struct ut_area_hdr *h)
+{
+	(void)h;
+}
+
+void ut_port_die(void)
+{
+	abort();
+}

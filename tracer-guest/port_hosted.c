@@ -11,9 +11,18 @@
  * - Clock: the TSC when the CPU says it is invariant, calibrated against
  *   CLOCK_MONOTONIC; otherwise CLOCK_MONOTONIC itself.
  * - vCPU: a thread-local ring index.
+ * - Crashes: handlers for the fatal signals run on a per-thread alternate
+ *   stack (so a stack overflow is caught too), fill the crash record from
+ *   the signal context, wait (bounded) for the collector to capture the
+ *   process, then let it die of its original signal.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +40,12 @@
 static int ut_fd = -1;
 static char ut_link[PATH_MAX];
 static __thread int ut_tls_vcpu = -1;
+static __thread bool ut_tls_altstack;
+static struct ut_area_hdr *ut_hdr;
+
+#define UT_ALTSTACK_SIZE (64 * 1024)
+static const int ut_fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+				       SIGABRT, SIGTRAP};
 
 /* Parse a size with an optional K/M/G suffix; 0 on error. */
 static uint64_t parse_size(const char *s)
@@ -242,6 +257,136 @@ static bool wait_collector(struct ut_area_hdr *h, uint32_t want, long ms)
 	return false;
 }
 
+/* Give the calling thread an alternate signal stack, once. */
+static void ensure_altstack(void)
+{
+	stack_t ss;
+
+	if (ut_tls_altstack)
+		return;
+	ut_tls_altstack = true;
+	ss.ss_sp = mmap(NULL, UT_ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ss.ss_sp == MAP_FAILED)
+		return;
+	ss.ss_size = UT_ALTSTACK_SIZE;
+	ss.ss_flags = 0;
+	if (sigaltstack(&ss, NULL) != 0)
+		munmap(ss.ss_sp, UT_ALTSTACK_SIZE);
+}
+
+static const char *signal_reason(int sig)
+{
+	switch (sig) {
+	case SIGSEGV: return "segmentation fault (SIGSEGV)";
+	case SIGBUS: return "bus error (SIGBUS)";
+	case SIGILL: return "illegal instruction (SIGILL)";
+	case SIGFPE: return "arithmetic exception (SIGFPE)";
+	case SIGABRT: return "aborted (SIGABRT)";
+	case SIGTRAP: return "trace/breakpoint trap (SIGTRAP)";
+	default: return "fatal signal";
+	}
+}
+
+/* The registers of the interrupted context, in user_regs_struct order. */
+static void regs_from_context(const ucontext_t *uc, uint64_t *r)
+{
+	const greg_t *g = uc->uc_mcontext.gregs;
+	uint64_t csgsfs = (uint64_t)g[REG_CSGSFS];
+
+	memset(r, 0, sizeof(uint64_t) * UT_CRASH_NREGS);
+	r[UT_X86_R15] = (uint64_t)g[REG_R15];
+	r[UT_X86_R14] = (uint64_t)g[REG_R14];
+	r[UT_X86_R13] = (uint64_t)g[REG_R13];
+	r[UT_X86_R12] = (uint64_t)g[REG_R12];
+	r[UT_X86_RBP] = (uint64_t)g[REG_RBP];
+	r[UT_X86_RBX] = (uint64_t)g[REG_RBX];
+	r[UT_X86_R11] = (uint64_t)g[REG_R11];
+	r[UT_X86_R10] = (uint64_t)g[REG_R10];
+	r[UT_X86_R9] = (uint64_t)g[REG_R9];
+	r[UT_X86_R8] = (uint64_t)g[REG_R8];
+	r[UT_X86_RAX] = (uint64_t)g[REG_RAX];
+	r[UT_X86_RCX] = (uint64_t)g[REG_RCX];
+	r[UT_X86_RDX] = (uint64_t)g[REG_RDX];
+	r[UT_X86_RSI] = (uint64_t)g[REG_RSI];
+	r[UT_X86_RDI] = (uint64_t)g[REG_RDI];
+	r[UT_X86_ORIG_RAX] = (uint64_t)-1;
+	r[UT_X86_RIP] = (uint64_t)g[REG_RIP];
+	r[UT_X86_CS] = csgsfs & 0xffff;
+	r[UT_X86_EFLAGS] = (uint64_t)g[REG_EFL];
+	r[UT_X86_RSP] = (uint64_t)g[REG_RSP];
+	r[UT_X86_SS] = (csgsfs >> 48) & 0xffff;
+	r[UT_X86_FS_BASE] = (uint64_t)pthread_self(); /* glibc: TCB = fs base */
+}
+
+static void crash_handler(int sig, siginfo_t *si, void *ucv)
+{
+	uint64_t regs[UT_CRASH_NREGS];
+	int saved = errno;
+
+	regs_from_context((const ucontext_t *)ucv, regs);
+	ut_crash(UT_CRASH_SIGNAL, sig, si->si_code,
+		 (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+		  sig == SIGFPE) ? (uint64_t)si->si_addr : 0,
+		 regs, (uint32_t)syscall(SYS_gettid), signal_reason(sig));
+	errno = saved;
+	/* SA_RESETHAND restored the default action: re-raise so the process
+	 * dies of its original signal once this handler returns (a fault
+	 * would also re-fault, but a SIGTRAP or a kill() would not). */
+	raise(sig);
+}
+
+static void install_crash_handlers(void)
+{
+	struct sigaction sa;
+	const char *s = getenv("UNITRACE_CRASH_HANDLERS");
+
+	if (s && !strcmp(s, "0"))
+		return;
+	ensure_altstack();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = crash_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(ut_fatal_signals) / sizeof(int); i++) {
+		struct sigaction old;
+		/* Leave handlers the program installed itself alone. */
+		if (sigaction(ut_fatal_signals[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_DFL)
+			continue;
+		sigaction(ut_fatal_signals[i], &sa, NULL);
+	}
+}
+
+void ut_port_crash_handoff(struct ut_area_hdr *h)
+{
+	struct timespec nap = {0, 1000 * 1000};
+	long ms;
+
+	if (ut_load_acquire(&h->collector_state) == UT_COLL_NONE)
+		return;
+	/* Let the collector read our memory even under Yama ptrace_scope=1
+	 * when it is not our parent. */
+	prctl(PR_SET_PTRACER, (unsigned long)ut_load_acquire(&h->collector_pid),
+	      0, 0, 0);
+	ms = env_ms("UNITRACE_CRASH_WAIT_MS", 30000);
+	for (long i = 0; i < ms; i++) {
+		if (ut_load_acquire(&h->collector_state) != UT_COLL_ATTACHED)
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+
+void ut_port_die(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGABRT, &sa, NULL);
+	abort();
+}
+
 static void at_exit_shutdown(void)
 {
 	ut_shutdown();
@@ -256,6 +401,16 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "unitrace: cannot create rendezvous directory %s: %s\n",
 			dir, strerror(errno));
+		return -1;
+	}
+	/* Publishing into a directory another user controls would let them
+	 * hijack or hide this guest. */
+	struct stat st;
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022)) {
+		fprintf(stderr, "unitrace: rendezvous directory %s is not a "
+			"directory owned by this user and writable only by it; "
+			"not tracing\n", dir);
 		return -1;
 	}
 	if (flock(ut_fd, LOCK_EX) != 0) {
@@ -276,6 +431,8 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 		return -1;
 	}
 	atexit(at_exit_shutdown);
+	ut_hdr = h;
+	install_crash_handlers();
 	/* `unitrace run` asks the guest to wait until it is attached, so a
 	 * short-lived program loses nothing. */
 	long ms = env_ms("UNITRACE_WAIT_ATTACH_MS", 0);
@@ -306,6 +463,8 @@ int ut_port_vcpu(void)
 void ut_port_set_vcpu(int vcpu)
 {
 	ut_tls_vcpu = vcpu;
+	if (ut_hdr)
+		ensure_altstack(); /* so a stack overflow here is caught */
 }
 
 void ut_port_notify(uint32_t ring)

@@ -56,6 +56,19 @@ void ut_port_set_vcpu(int vcpu);
 /* Tell the collector that ring (ring) has data worth draining. */
 void ut_port_notify(uint32_t ring);
 
+/*
+ * The crash record has been written and the state is CRASHED: let the
+ * collector capture the guest (bounded wait), then return.  Called from the
+ * crash path: must not allocate, lock or print through stdio.
+ */
+void ut_port_crash_handoff(struct ut_area_hdr *h);
+
+/*
+ * ut_panic() ends here once the crash is handed off: terminate the guest
+ * (hosted: die of SIGABRT; Xen: SCHEDOP_shutdown(crash)).
+ */
+void ut_port_die(void) __attribute__((noreturn));
+
 /* Raw clock ticks on the fast path. */
 static inline uint64_t ut_arch_ticks(void)
 {

@@ -317,6 +317,79 @@ void ut_shutdown(void)
 	ut_port_unpublish(ut_area);
 }
 
+/* ---- the crash path ----------------------------------------------------- */
+
+static uint32_t ut_crashing; /* set by the first crash */
+
+void ut_crash(uint32_t kind, int32_t signo, int32_t code, uint64_t fault_addr,
+	      const uint64_t *regs, uint32_t tid, const char *reason)
+{
+	struct ut_crash_rec *c;
+	int v;
+
+	if (!ut_area)
+		return;
+	if (__atomic_exchange_n(&ut_crashing, 1, __ATOMIC_ACQ_REL)) {
+		ut_port_crash_handoff(ut_area); /* the first crash owns it */
+		return;
+	}
+	c = (struct ut_crash_rec *)((uint8_t *)ut_area + ut_area->crash_off);
+	v = ut_port_vcpu();
+	c->version = UT_CRASH_VERSION;
+	c->kind = kind;
+	c->arch = UT_ARCH_X86_64;
+	c->signo = signo;
+	c->code = code;
+	c->vcpu = v >= 0 ? (uint32_t)v : 0xffffffffu;
+	c->tid = tid;
+	c->fault_addr = fault_addr;
+	c->ts = ut_now();
+	ut_strlcpy(c->reason, reason, sizeof(c->reason));
+	for (uint32_t i = 0; i < UT_CRASH_NREGS; i++)
+		c->regs[i] = regs ? regs[i] : 0;
+	for (uint32_t i = 0; i < UT_MAX_RINGS; i++)
+		c->ring_head[i] = i < ut_nr_rings ? ut_rings[i].pub.head : 0;
+	/* A record in flight on the crashing vCPU is not published: the
+	 * collector drains up to head, which is always a record boundary. */
+	for (uint32_t i = 0; i < ut_nr_rings; i++)
+		if (!ut_rings[i].pub.busy)
+			ut_publish_counts(&ut_rings[i]);
+	ut_store_release(&c->magic, UT_CRASH_MAGIC);
+	ut_store_release(&ut_area->state, (uint32_t)UT_STATE_CRASHED);
+	for (uint32_t i = 0; i < ut_nr_rings; i++)
+		ut_port_notify(i);
+	ut_port_crash_handoff(ut_area);
+}
+
+/*
+ * The registers of ut_panic's caller, as if it had stopped right after its
+ * call to ut_panic: pc = the return address, rbp/rsp = its frame.  Relies on
+ * this file being built with frame pointers (the Makefile's flags).
+ */
+void ut_panic(const char *reason)
+{
+	uint64_t regs[UT_CRASH_NREGS];
+
+	for (uint32_t i = 0; i < UT_CRASH_NREGS; i++)
+		regs[i] = 0;
+#if defined(__x86_64__)
+	const uint64_t *fp = __builtin_frame_address(0);
+	regs[UT_X86_RIP] = fp[1];
+	regs[UT_X86_RBP] = fp[0];
+	regs[UT_X86_RSP] = (uint64_t)(fp + 2);
+	__asm__ __volatile__("mov %%rbx, %0" : "=m"(regs[UT_X86_RBX]));
+	__asm__ __volatile__("mov %%r12, %0" : "=m"(regs[UT_X86_R12]));
+	__asm__ __volatile__("mov %%r13, %0" : "=m"(regs[UT_X86_R13]));
+	__asm__ __volatile__("mov %%r14, %0" : "=m"(regs[UT_X86_R14]));
+	__asm__ __volatile__("mov %%r15, %0" : "=m"(regs[UT_X86_R15]));
+	__asm__ __volatile__("mov %%cs, %0" : "=r"(regs[UT_X86_CS]));
+	__asm__ __volatile__("mov %%ss, %0" : "=r"(regs[UT_X86_SS]));
+	__asm__ __volatile__("pushf; pop %0" : "=r"(regs[UT_X86_EFLAGS]));
+#endif
+	ut_crash(UT_CRASH_PANIC, 0, 0, 0, regs, 0, reason);
+	ut_port_die();
+}
+
 /* ---- control ------------------------------------------------------------ */
 
 int ut_set_vcpu(uint32_t vcpu)

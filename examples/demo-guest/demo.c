@@ -42,6 +42,7 @@ UT_COUNTER(bytes_sent, UT_U64(total))
 UT_INSTANT(net_rx, UT_U32(len), UT_U16(port), UT_STR(ifname, 16))
 UT_INSTANT(cache_miss, UT_X64(key), UT_U8(level))
 UT_INSTANT(error, UT_U64(req_id), UT_S32(code), UT_STR(what, 32))
+UT_INSTANT(crash_imminent, UT_STR(kind, 16), UT_U32(vcpu))
 
 /* ---- options ----------------------------------------------------------- */
 
@@ -53,6 +54,8 @@ struct opts {
 	uint64_t seed;
 	const char *name;
 	int quiet;
+	const char *crash;  /* crash kind to inject, NULL: none */
+	double crash_after; /* seconds after start */
 };
 
 static struct opts opt = {
@@ -63,6 +66,8 @@ static struct opts opt = {
 	.seed = 1,
 	.name = NULL,
 	.quiet = 0,
+	.crash = NULL,
+	.crash_after = 0.3,
 };
 
 static atomic_int stop_flag;
@@ -246,6 +251,55 @@ static void serve_one(struct vcpu *v)
 		      " bytes sent", v->id, v->requests, v->bytes_sent);
 }
 
+/* ---- crash injection: a few calls deep, like a real bug --------------- */
+
+static volatile int *volatile bad_ptr;  /* NULL */
+static volatile int divisor;            /* 0 */
+static volatile int dividend = 100;
+static volatile int crash_sink;         /* results kept: no tail calls */
+
+static volatile int keep_going = 1;
+
+__attribute__((noinline)) static unsigned recurse_forever(unsigned depth)
+{
+	volatile char pad[512];
+	pad[0] = (char)depth;
+	if (!keep_going) /* never false: keeps the compiler from judging */
+		return pad[0];
+	return recurse_forever(depth + 1) + pad[0];
+}
+
+__attribute__((noinline)) static int parse_cookie(const char *kind)
+{
+	if (!strcmp(kind, "null"))
+		return *bad_ptr = 42;
+	if (!strcmp(kind, "abort"))
+		abort();
+	if (!strcmp(kind, "ill"))
+		__builtin_trap();
+	if (!strcmp(kind, "fpe"))
+		return crash_sink = dividend / divisor;
+	if (!strcmp(kind, "stack"))
+		return (int)recurse_forever(0);
+	if (!strcmp(kind, "panic"))
+		ut_panic("demo: session table corrupted");
+	return 0;
+}
+
+__attribute__((noinline)) static int lookup_session(const char *kind)
+{
+	crash_sink = parse_cookie(kind) + 1;
+	return crash_sink;
+}
+
+__attribute__((noinline)) static int handle_login(struct vcpu *v)
+{
+	ut_crash_imminent(opt.crash, v->id);
+	v->events++;
+	crash_sink = lookup_session(opt.crash) + 1;
+	return crash_sink;
+}
+
 static void *vcpu_main(void *arg)
 {
 	struct vcpu *v = arg;
@@ -281,6 +335,9 @@ static void *vcpu_main(void *arg)
 		if (atomic_load_explicit(&stop_flag, memory_order_relaxed))
 			break;
 		t = now_ns();
+		if (opt.crash && v->id == 0 &&
+		    t >= start + (uint64_t)(opt.crash_after * 1e9))
+			handle_login(v);
 		if (t >= end)
 			break;
 		if (per_thread > 0) {
@@ -326,6 +383,13 @@ static void usage(FILE *f)
 		"  -n, --name NAME         guest name (default: $UNITRACE_NAME or\n"
 		"                          the port's default)\n"
 		"  -q, --quiet             no summary on stderr\n"
+		"  -c, --crash KIND        crash vCPU 0 on purpose, a few calls\n"
+		"                          deep (handle_login > lookup_session >\n"
+		"                          parse_cookie): null (NULL dereference),\n"
+		"                          abort, ill (illegal instruction), fpe\n"
+		"                          (divide by zero), stack (overflow by\n"
+		"                          recursion) or panic (ut_panic)\n"
+		"  -a, --crash-after S     when to crash (default 0.3 s)\n"
 		"  -h, --help              this text\n"
 		"\n"
 		"At exit it prints one line on stdout:\n"
@@ -355,6 +419,8 @@ static int parse_args(int argc, char **argv)
 		{"seed", required_argument, NULL, 's'},
 		{"name", required_argument, NULL, 'n'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"crash", required_argument, NULL, 'c'},
+		{"crash-after", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -362,7 +428,7 @@ static int parse_args(int argc, char **argv)
 	char *end;
 	unsigned long ul;
 
-	while ((c = getopt_long(argc, argv, "t:d:r:e:s:n:qh", lopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "t:d:r:e:s:n:qc:a:h", lopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 't':
@@ -410,6 +476,24 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'q':
 			opt.quiet = 1;
+			break;
+		case 'c':
+			if (strcmp(optarg, "null") && strcmp(optarg, "abort") &&
+			    strcmp(optarg, "ill") && strcmp(optarg, "fpe") &&
+			    strcmp(optarg, "stack") && strcmp(optarg, "panic")) {
+				fprintf(stderr, "demo-guest: --crash: expected null, "
+					"abort, ill, fpe, stack or panic, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			opt.crash = optarg;
+			break;
+		case 'a':
+			if (parse_double(optarg, &opt.crash_after)) {
+				fprintf(stderr, "demo-guest: --crash-after: expected "
+					"seconds >= 0, got '%s'\n", optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);

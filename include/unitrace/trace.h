@@ -105,6 +105,25 @@ typedef struct ut_stats {
 } ut_stats_t;
 void ut_get_stats(ut_stats_t *out);
 
+/*
+ * Crash the guest on purpose with (reason): record the caller's registers
+ * and the reason in the shared crash record, mark the guest CRASHED, let the
+ * collector capture it (last events, registers, backtrace, core dump), then
+ * terminate.  Uses no allocation and no formatted output.
+ */
+void ut_panic(const char *reason) __attribute__((noreturn, noinline));
+
+/*
+ * For ports and fatal-trap handlers: write the crash record (kind: enum
+ * ut_crash_kind; regs: UT_CRASH_NREGS registers in the layout of enum
+ * ut_crash_arch, may be NULL), mark the guest CRASHED and hand over to the
+ * port.  Only the first crash is recorded; a second caller (another vCPU
+ * crashing at the same time) just waits for the hand-off.  Returns when the
+ * collector has finished or the wait timed out.
+ */
+void ut_crash(uint32_t kind, int32_t signo, int32_t code, uint64_t fault_addr,
+	      const uint64_t *regs, uint32_t tid, const char *reason);
+
 /* Log levels for ut_log. */
 enum ut_log_level {
 	UT_LOG_ERROR = 0,
