@@ -51,7 +51,7 @@ DEMO := $(B)/demo-guest
 # Keep intermediate objects (no "rm obj/..." after the test summary).
 .SECONDARY:
 
-.PHONY: all deps test unit e2e check-asan demo bench install clean \
+.PHONY: all deps test unit e2e check-asan demo bench install clean fuzz \
 	check-headers check-freestanding
 all: $(UNITRACE) $(LIB_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
 	$(E2E_PROGS) $(BENCHES) check-freestanding
@@ -147,3 +147,22 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+# ---- fuzzing (clang + libFuzzer) -------------------------------------------
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all $(CPPFLAGS_COMMON) -Icollector -Itests
+
+$(B)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c collector/reader.c collector/schema.c \
+		tests/port_test.c tracer-guest/ut_trace.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@
+
+# A short run: CI finds regressions, long runs belong to benchmarks.
+fuzz: $(B)/fuzz/fuzz_reader
+	@mkdir -p $(B)/fuzz/corpus
+	@$(B)/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
+		-print_final_stats=1 $(B)/fuzz/corpus > $(B)/fuzz/log 2>&1; \
+		rc=$$?; grep -E '^(Done|stat::)|ERROR|SUMMARY' $(B)/fuzz/log; \
+		echo "fuzz_reader: exit $$rc"; exit $$rc
