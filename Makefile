@@ -51,7 +51,7 @@ DEMO := $(B)/demo-guest
 # Keep intermediate objects (no "rm obj/..." after the test summary).
 .SECONDARY:
 
-.PHONY: all deps test unit e2e check-asan demo bench install clean fuzz \
+.PHONY: all deps test unit e2e check-asan check-valgrind demo bench install clean fuzz \
 	check-headers check-freestanding
 all: $(UNITRACE) $(LIB_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
 	$(E2E_PROGS) $(BENCHES) check-freestanding
@@ -117,6 +117,17 @@ test: all
 
 check-asan:
 	@$(MAKE) --no-print-directory B=build-asan SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' OPT='-O1 -g' test
+
+# Unit tests and a traced run of the collector under valgrind (memcheck).
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+check-valgrind: all
+	@set -e; for t in $(UNIT_TESTS); do \
+		echo "valgrind $$t"; $(VALGRIND) $$t > $(B)/valgrind.log 2>&1 || \
+		{ cat $(B)/valgrind.log; exit 1; }; done; \
+	echo "valgrind unitrace run -- demo-guest"; rm -f $(B)/valgrind.db; \
+	$(VALGRIND) $(UNITRACE) run -q -o $(B)/valgrind.db -- $(DEMO) --threads 2 \
+		--duration 1 --rate 2000 > $(B)/valgrind.log 2>&1 || \
+		{ cat $(B)/valgrind.log; exit 1; }; echo "valgrind: no errors"
 
 # ---- demo and bench -------------------------------------------------------
 demo: all
