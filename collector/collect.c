@@ -37,7 +37,8 @@ struct engine;
 struct cguest {
 	struct cguest *next;
 	struct engine *e;
-	char entry[NAME_MAX + 1];
+	char entry[NAME_MAX + 1]; /* file name in the rendezvous directory */
+	char label[NAME_MAX + 1]; /* the same, printable, for messages */
 	char path[PATH_MAX];
 	enum phase phase;
 	int64_t first_seen_ms;
@@ -121,17 +122,20 @@ static int guest_reject(struct engine *e, struct cguest *g, const char *why)
 	ut_guest_info_t gi;
 	char *dot;
 
+	/* NAME.PID.ut: the name may itself contain dots. */
 	memset(&gi, 0, sizeof(gi));
-	snprintf(gi.name, sizeof(gi.name), "%.64s", g->entry);
-	if ((dot = strchr(gi.name, '.')))
+	snprintf(gi.name, sizeof(gi.name), "%.64s", g->label);
+	if ((dot = strrchr(gi.name, '.')) && !strcmp(dot, ".ut"))
 		*dot = 0;
-	snprintf(gi.platform, sizeof(gi.platform), "hosted");
-	if (dot)
+	if ((dot = strrchr(gi.name, '.'))) {
+		*dot = 0;
 		gi.pid = (uint32_t)strtoul(dot + 1, NULL, 10);
+	}
+	snprintf(gi.platform, sizeof(gi.platform), "hosted");
 	snprintf(gi.source, sizeof(gi.source), "%.255s", g->path);
 	if (!e->o->quiet)
 		fprintf(stderr, "unitrace %s: rejected guest %s: %s\n",
-			e->o->cmd, g->entry, why);
+			e->o->cmd, g->label, why);
 	g->id = ut_store_guest(e->st, &gi);
 	if (g->id < 0)
 		return -1;
@@ -203,7 +207,7 @@ static int guest_corrupt(struct engine *e, struct cguest *g)
 {
 	if (!e->o->quiet)
 		fprintf(stderr, "unitrace %s: guest %s is corrupt, detaching: "
-			"%s\n", e->o->cmd, g->entry, g->rd->err);
+			"%s\n", e->o->cmd, g->label, g->rd->err);
 	snprintf(g->status, sizeof(g->status), "corrupt");
 	g->phase = G_DONE;
 	return ut_store_guest_status(e->st, g->id, "corrupt", g->rd->err);
@@ -279,7 +283,7 @@ static void guest_after_commit(struct engine *e, struct cguest *g)
 		unlink(g->path); /* the guest normally did already */
 		if (!e->o->quiet)
 			fprintf(stderr, "unitrace %s: %s %s: %llu events, "
-				"%llu lost\n", e->o->cmd, g->entry, g->status,
+				"%llu lost\n", e->o->cmd, g->label, g->status,
 				(unsigned long long)g->events,
 				(unsigned long long)g->lost);
 	}
@@ -320,6 +324,10 @@ static void rescan(struct engine *e)
 		g->e = e;
 		g->t.fd = -1;
 		snprintf(g->entry, sizeof(g->entry), "%s", de->d_name);
+		for (size_t i = 0; i <= strlen(g->entry); i++) {
+			char c = g->entry[i];
+			g->label[i] = (c == 0 || (c >= 0x20 && c < 0x7f)) ? c : '?';
+		}
 		snprintf(g->path, sizeof(g->path), "%s/%s", e->dir, de->d_name);
 		g->first_seen_ms = now_ms();
 		g->next = e->guests;
