@@ -24,7 +24,7 @@ HOST_CFLAGS := $(CFLAGS_COMMON) -D_GNU_SOURCE -pthread
 # The freestanding core of the guest library: no libc headers at all.
 GUEST_CFLAGS := $(CFLAGS_COMMON) -ffreestanding -fno-builtin -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include)
-LDLIBS_HOST := -lsqlite3 -lpthread -lm
+LDLIBS_HOST := -lsqlite3 -ldw -lelf -lpthread -lm
 
 VERSION := 0.1.0
 

@@ -34,6 +34,9 @@ static const char run_usage[] =
 	"  -r, --rings N        number of rings (vCPUs / threads)\n"
 	"  -n, --name NAME      guest name (default: the program's name)\n"
 	"      --poll-ms N      idle poll interval in milliseconds (default 2)\n"
+	"      --core-dir DIR   where the core goes if PROGRAM crashes (default:\n"
+	"                       cores/ beside the database)\n"
+	"      --no-core        capture a crash without writing a core file\n"
 	"  -q, --quiet          print errors only\n";
 
 static int run_run(int argc, char **argv)
@@ -45,6 +48,8 @@ static int run_run(int argc, char **argv)
 		{"rings", required_argument, NULL, 'r'},
 		{"name", required_argument, NULL, 'n'},
 		{"poll-ms", required_argument, NULL, 'p'},
+		{"core-dir", required_argument, NULL, 'C'},
+		{"no-core", no_argument, NULL, 'N'},
 		{"quiet", no_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0},
 	};
@@ -76,6 +81,8 @@ static int run_run(int argc, char **argv)
 		case 'r': rings = optarg; break;
 		case 'n': name = optarg; break;
 		case 'q': o.quiet = true; break;
+		case 'C': o.core_dir = optarg; break;
+		case 'N': o.no_core = true; break;
 		case 'p':
 			if (ut_collect_parse_poll("run", optarg, &o.poll_ms))
 				return 2;

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "collector.h"
+#include "crash.h"
 
 #define RING_BUDGET (4u << 20)  /* bytes per ring per cycle */
 #define BUSY_BYTES (64u << 10)  /* a cycle that moved less than this sleeps */
@@ -56,6 +56,7 @@ struct engine {
 	struct cguest *guests;
 	int ino;
 	char dir[PATH_MAX - NAME_MAX - 2];
+	char core_dir[PATH_MAX];
 	uint64_t events;
 	uint64_t lost;
 };
@@ -246,6 +247,12 @@ static long guest_drain(struct engine *e, struct cguest *g)
 			caught_up = false;
 	}
 	if (final && caught_up) {
+		if (state == UT_STATE_CRASHED) {
+			ut_crash_opts_t co = {e->o->no_core ? NULL : e->core_dir,
+					      e->o->quiet, e->o->cmd};
+			if (ut_crash_capture_hosted(e->st, g->id, rd, &g->t, &co))
+				return -1;
+		}
 		for (uint32_t i = 0; i < rd->nr_rings; i++) {
 			rc = ut_reader_finish(rd, i, &sink);
 			if (rc == -2)
@@ -463,6 +470,16 @@ int ut_collect(ut_collect_opts_t *o)
 		snprintf(e.dir, sizeof(e.dir), "%s", o->dir);
 	else
 		ut_hosted_default_dir(e.dir, sizeof(e.dir));
+	if (o->core_dir) {
+		snprintf(e.core_dir, sizeof(e.core_dir), "%s", o->core_dir);
+	} else { /* cores/ beside the database */
+		const char *slash = strrchr(o->db_path, '/');
+		if (slash)
+			snprintf(e.core_dir, sizeof(e.core_dir), "%.*s/cores",
+				 (int)(slash - o->db_path), o->db_path);
+		else
+			snprintf(e.core_dir, sizeof(e.core_dir), "cores");
+	}
 	e.st = ut_store_open(o->db_path, UT_STORE_CREATE, err, sizeof(err));
 	if (!e.st) {
 		ut_error(o->cmd, "%s", err);
@@ -553,6 +570,10 @@ static const char collect_usage[] =
 	"                    or /tmp/unitrace-UID)\n"
 	"      --poll-ms N   idle poll interval in milliseconds (default 5)\n"
 	"      --duration S  stop after S seconds\n"
+	"      --core-dir DIR  where cores of crashed guests go (default: cores/\n"
+	"                    beside the database)\n"
+	"      --no-core     capture crashes (record, backtrace, last events)\n"
+	"                    without writing core files\n"
 	"  -q, --quiet       print errors only\n";
 
 /* Options shared by collect and run; returns 0, or 2 on a usage error. */
@@ -576,6 +597,8 @@ static int collect_run(int argc, char **argv)
 		{"dir", required_argument, NULL, 'd'},
 		{"poll-ms", required_argument, NULL, 'p'},
 		{"duration", required_argument, NULL, 't'},
+		{"core-dir", required_argument, NULL, 'C'},
+		{"no-core", no_argument, NULL, 'N'},
 		{"quiet", no_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0},
 	};
@@ -595,6 +618,8 @@ static int collect_run(int argc, char **argv)
 		case 'o': o.db_path = optarg; break;
 		case 'd': o.dir = optarg; break;
 		case 'q': o.quiet = true; break;
+		case 'C': o.core_dir = optarg; break;
+		case 'N': o.no_core = true; break;
 		case 'p':
 			if (ut_collect_parse_poll("collect", optarg, &o.poll_ms))
 				return 2;

@@ -201,6 +201,9 @@ typedef struct ut_collect_opts {
 	const char *dir;      /* rendezvous directory */
 	unsigned poll_ms;     /* idle poll interval */
 	double duration;      /* stop after this many seconds (0: never) */
+	const char *core_dir; /* cores of crashed guests; NULL: next to the
+	                         database, in cores/ */
+	bool no_core;         /* capture crashes without writing cores */
 	bool quiet;
 	/* unitrace run: stop once this child has exited and every guest is
 	 * final; 0 for collect. */
@@ -258,6 +261,29 @@ int ut_store_event(ut_store_t *st, int64_t lane, const ut_event_t *ev);
 int ut_store_lost(ut_store_t *st, int64_t lane, uint64_t seq_first,
 		  uint64_t count, int64_t ts_before, int64_t ts_after,
 		  int reason);
+/* Crashes.  (rec) is the collector's validated copy of the guest's crash
+ * record; (ts_ns) the crash time in guest ns (-1: unknown); (core_path),
+ * (elf_path) may be NULL (no core yet, program unknown).  Stores the
+ * reason, signal, code, fault address, registers as text and the raw
+ * record.  Returns the crash id (> 0) or -1. */
+int64_t ut_store_crash(ut_store_t *st, int64_t guest,
+		       const struct ut_crash_rec *rec, int64_t ts_ns,
+		       const char *core_path, const char *elf_path);
+/* Set the core path of (crash) (NULL: none) and a note from the
+ * collector, e.g. why there is no core (NULL: none).  0 or -1. */
+int ut_store_crash_core(ut_store_t *st, int64_t crash, const char *core_path,
+			const char *note);
+/* Store the frames of (bt) in crash_frames under its method (replacing
+ * an earlier backtrace of that method); if (primary), also its text in
+ * crashes.backtrace and the method in crashes.bt_method.  0 or -1. */
+struct ut_backtrace; /* backtrace.h */
+int ut_store_crash_bt(ut_store_t *st, int64_t crash,
+		      const struct ut_backtrace *bt, bool primary);
+/* (regs) (enum ut_x86_64_reg order) as "rip=0x... rsp=0x... ...". */
+void ut_crash_regs_text(const uint64_t regs[UT_CRASH_NREGS], char *buf,
+			size_t len);
+/* "signal", "panic", "trap" or "unknown" for crash record field kind. */
+const char *ut_crash_kind_name(uint32_t kind);
 /* Notes on the contract above (store.c):
  *  - After a failed add the transaction can only roll back: later adds and
  *    ut_store_commit return -1 and keep the first message.

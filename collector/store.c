@@ -37,6 +37,7 @@
 
 #include <sqlite3.h>
 
+#include "backtrace.h"
 #include "collector.h"
 
 #define UT_SCHEMA_VERSION 1
@@ -59,6 +60,36 @@
 _Static_assert(UT_MAX_FIELDS == 8, "events has columns a0..a7");
 
 /* ---- schema ------------------------------------------------------------- */
+
+/* Columns of crashes added with crash capture.  Databases created before
+ * get them (and crash_frames) at the first writable open: see
+ * upgrade_schema(); the schema version does not change. */
+#define CRASH_COLS_SQL \
+	"  kind TEXT,\n" \
+	"  code INTEGER,\n" \
+	"  vcpu INTEGER,\n" \
+	"  tid INTEGER,\n" \
+	"  elf_path TEXT,\n" \
+	"  bt_method TEXT,\n" \
+	"  note TEXT,\n" \
+	"  record BLOB"
+static const char *const crash_cols[][2] = {
+	{ "kind", "TEXT" },     { "code", "INTEGER" },  { "vcpu", "INTEGER" },
+	{ "tid", "INTEGER" },   { "elf_path", "TEXT" }, { "bt_method", "TEXT" },
+	{ "note", "TEXT" },     { "record", "BLOB" },
+};
+#define CRASH_FRAMES_SQL \
+	"CREATE TABLE IF NOT EXISTS crash_frames(\n" \
+	"  crash_id INTEGER NOT NULL REFERENCES crashes(id),\n" \
+	"  method TEXT NOT NULL,\n" \
+	"  idx INTEGER NOT NULL,\n" \
+	"  pc INTEGER NOT NULL,\n" \
+	"  function TEXT,\n" \
+	"  offset INTEGER,\n" \
+	"  file TEXT,\n" \
+	"  line INTEGER,\n" \
+	"  module TEXT,\n" \
+	"  PRIMARY KEY (crash_id, method, idx)) WITHOUT ROWID;\n"
 
 static const char schema_sql[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value);\n"
@@ -150,8 +181,10 @@ static const char schema_sql[] =
 	"  fault_addr INTEGER,\n"
 	"  registers TEXT,\n"
 	"  core_path TEXT,\n"
-	"  backtrace TEXT);\n"
-	"CREATE INDEX crashes_guest ON crashes(guest_id, ts);\n";
+	"  backtrace TEXT,\n"
+	CRASH_COLS_SQL ");\n"
+	"CREATE INDEX crashes_guest ON crashes(guest_id, ts);\n"
+	CRASH_FRAMES_SQL;
 
 /* ---- cached statements ---------------------------------------------------- */
 
@@ -175,6 +208,11 @@ enum {
 	S_VIEW_NAME,
 	S_VIEW_INS,
 	S_LOST_INS,
+	S_CRASH_INS,
+	S_CRASH_CORE,
+	S_CRASH_BT,
+	S_FRAME_DEL,
+	S_FRAME_INS,
 	S__COUNT
 };
 
@@ -217,6 +255,19 @@ static const char *const stmt_sql[S__COUNT] = {
 		       "layout, first_type_id) VALUES (?,?,?,?,?)",
 	[S_LOST_INS] = "INSERT INTO lost(lane, seq_first, count, ts_before, "
 		       "ts_after, reason) VALUES (?,?,?,?,?,?)",
+	[S_CRASH_INS] = "INSERT INTO crashes(guest_id, ts, reason, signal, "
+			"fault_addr, registers, core_path, kind, code, vcpu, "
+			"tid, elf_path, record) "
+			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_CRASH_CORE] = "UPDATE crashes SET core_path = ?1, note = ?2 "
+			 "WHERE id = ?3",
+	[S_CRASH_BT] = "UPDATE crashes SET backtrace = ?1, bt_method = ?2 "
+		       "WHERE id = ?3",
+	[S_FRAME_DEL] = "DELETE FROM crash_frames WHERE crash_id = ?1 "
+			"AND method = ?2",
+	[S_FRAME_INS] = "INSERT INTO crash_frames(crash_id, method, idx, pc, "
+			"function, offset, file, line, module) "
+			"VALUES (?,?,?,?,?,?,?,?,?)",
 };
 
 /* ---- in-memory state -------------------------------------------------------- */
@@ -699,6 +750,66 @@ static int create_schema(sqlite3 *db)
 	return rc;
 }
 
+/* Bring a database created by an earlier build of this schema version up
+ * to date: additions only (new columns of crashes, crash_frames), which
+ * older readers ignore. */
+static int upgrade_schema(sqlite3 *db, const char *path, char *err,
+			  size_t errlen)
+{
+	bool have[sizeof(crash_cols) / sizeof(crash_cols[0])] = { false };
+	bool frames = false;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db,
+				"SELECT name FROM pragma_table_info('crashes') "
+				"UNION ALL SELECT '.frames' FROM sqlite_master "
+				"WHERE type = 'table' AND name = 'crash_frames'",
+				-1, &s, NULL);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+			break;
+		const char *c = (const char *)sqlite3_column_text(s, 0);
+		for (size_t i = 0; c && i < sizeof(have) / sizeof(have[0]); i++)
+			have[i] |= !strcmp(c, crash_cols[i][0]);
+		frames |= c && !strcmp(c, ".frames");
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	bool all = frames;
+	for (size_t i = 0; i < sizeof(have) / sizeof(have[0]); i++)
+		all &= have[i];
+	if (all)
+		return 0;
+	if ((rc = exec(db, "BEGIN IMMEDIATE")) != SQLITE_OK)
+		goto fail;
+	for (size_t i = 0; rc == SQLITE_OK && i < sizeof(have) / sizeof(have[0]);
+	     i++) {
+		char sql[128];
+		if (have[i])
+			continue;
+		snprintf(sql, sizeof(sql), "ALTER TABLE crashes ADD COLUMN %s %s",
+			 crash_cols[i][0], crash_cols[i][1]);
+		rc = exec(db, sql);
+		/* a concurrent writer may have added it meanwhile */
+		if (rc != SQLITE_OK &&
+		    strstr(sqlite3_errmsg(db), "duplicate column"))
+			rc = SQLITE_OK;
+	}
+	if (rc == SQLITE_OK)
+		rc = exec(db, CRASH_FRAMES_SQL);
+	if (rc == SQLITE_OK)
+		rc = exec(db, "COMMIT");
+	if (rc == SQLITE_OK)
+		return 0;
+	if (!sqlite3_get_autocommit(db))
+		exec(db, "ROLLBACK");
+fail:
+	open_error(err, errlen, path, db, rc);
+	return -1;
+}
+
 ut_store_t *ut_store_open(const char *path, int flags, char *err,
 			  size_t errlen)
 {
@@ -824,6 +935,8 @@ ut_store_t *ut_store_open(const char *path, int flags, char *err,
 		}
 	}
 	if (check_db(db, path, err, errlen))
+		goto fail;
+	if (!readonly && upgrade_schema(db, path, err, errlen))
 		goto fail;
 
 	st = calloc(1, sizeof(*st));
@@ -1724,6 +1837,215 @@ int ut_store_evtype(ut_store_t *st, int64_t guest, ut_evtype_t *t)
 	}
 	st->types[id].guest = guest;
 	st->types[id].created = true;
+	return 0;
+}
+
+/* ---- crashes ---------------------------------------------------------------------- */
+
+static const char *const reg_names[UT_CRASH_NREGS] = {
+	[UT_X86_R15] = "r15",	  [UT_X86_R14] = "r14",
+	[UT_X86_R13] = "r13",	  [UT_X86_R12] = "r12",
+	[UT_X86_RBP] = "rbp",	  [UT_X86_RBX] = "rbx",
+	[UT_X86_R11] = "r11",	  [UT_X86_R10] = "r10",
+	[UT_X86_R9] = "r9",	  [UT_X86_R8] = "r8",
+	[UT_X86_RAX] = "rax",	  [UT_X86_RCX] = "rcx",
+	[UT_X86_RDX] = "rdx",	  [UT_X86_RSI] = "rsi",
+	[UT_X86_RDI] = "rdi",	  [UT_X86_ORIG_RAX] = "orig_rax",
+	[UT_X86_RIP] = "rip",	  [UT_X86_CS] = "cs",
+	[UT_X86_EFLAGS] = "eflags", [UT_X86_RSP] = "rsp",
+	[UT_X86_SS] = "ss",	  [UT_X86_FS_BASE] = "fs_base",
+	[UT_X86_GS_BASE] = "gs_base", [UT_X86_DS] = "ds",
+	[UT_X86_ES] = "es",	  [UT_X86_FS] = "fs",
+	[UT_X86_GS] = "gs",
+};
+
+/* Display order: what one reads first. */
+static const uint8_t reg_order[UT_CRASH_NREGS] = {
+	UT_X86_RIP, UT_X86_RSP, UT_X86_RBP, UT_X86_EFLAGS, UT_X86_RAX,
+	UT_X86_RBX, UT_X86_RCX, UT_X86_RDX, UT_X86_RSI, UT_X86_RDI,
+	UT_X86_R8, UT_X86_R9, UT_X86_R10, UT_X86_R11, UT_X86_R12, UT_X86_R13,
+	UT_X86_R14, UT_X86_R15, UT_X86_ORIG_RAX, UT_X86_CS, UT_X86_SS,
+	UT_X86_DS, UT_X86_ES, UT_X86_FS, UT_X86_GS, UT_X86_FS_BASE,
+	UT_X86_GS_BASE,
+};
+
+void ut_crash_regs_text(const uint64_t regs[UT_CRASH_NREGS], char *buf,
+			size_t len)
+{
+	size_t n = 0;
+
+	if (!len)
+		return;
+	buf[0] = 0;
+	for (unsigned i = 0; i < UT_CRASH_NREGS && n < len; i++) {
+		unsigned r = reg_order[i];
+		n += (size_t)snprintf(buf + n, len - n, "%s%s=0x%llx",
+				      i ? " " : "", reg_names[r],
+				      (unsigned long long)regs[r]);
+	}
+}
+
+const char *ut_crash_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case UT_CRASH_SIGNAL:
+		return "signal";
+	case UT_CRASH_PANIC:
+		return "panic";
+	case UT_CRASH_TRAP:
+		return "trap";
+	default:
+		return "unknown";
+	}
+}
+
+int64_t ut_store_crash(ut_store_t *st, int64_t guest,
+		       const struct ut_crash_rec *rec, int64_t ts_ns,
+		       const char *core_path, const char *elf_path)
+{
+	char regs[UT_CRASH_NREGS * 32];
+	sqlite3_stmt *s;
+
+	if (need_txn(st))
+		return -1;
+	if (!rec) {
+		seterr(st, "no crash record");
+		return -1;
+	}
+	if (!(s = stmt(st, S_CRASH_INS)))
+		return -1;
+	/* the reason is NUL-padded guest text, maybe not terminated */
+	size_t rlen = strnlen(rec->reason, sizeof(rec->reason));
+	ut_crash_regs_text(rec->regs, regs, sizeof(regs));
+	sqlite3_bind_int64(s, 1, guest);
+	bind_opt_ts(s, 2, ts_ns);
+	if (rlen)
+		sqlite3_bind_text(s, 3, rec->reason, (int)rlen,
+				  SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 3);
+	sqlite3_bind_int64(s, 4, rec->signo);
+	sqlite3_bind_int64(s, 5, (int64_t)rec->fault_addr);
+	sqlite3_bind_text(s, 6, regs, -1, SQLITE_TRANSIENT);
+	if (core_path)
+		sqlite3_bind_text(s, 7, core_path, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 7);
+	sqlite3_bind_text(s, 8, ut_crash_kind_name(rec->kind), -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, rec->code);
+	if (rec->vcpu == UINT32_MAX)
+		sqlite3_bind_null(s, 10);
+	else
+		sqlite3_bind_int64(s, 10, rec->vcpu);
+	sqlite3_bind_int64(s, 11, rec->tid);
+	if (elf_path)
+		sqlite3_bind_text(s, 12, elf_path, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 12);
+	sqlite3_bind_blob(s, 13, rec, sizeof(*rec), SQLITE_TRANSIENT);
+	if (step_done(st, s, "storing a crash"))
+		return -1;
+	return sqlite3_last_insert_rowid(st->db);
+}
+
+int ut_store_crash_core(ut_store_t *st, int64_t crash, const char *core_path,
+			const char *note)
+{
+	sqlite3_stmt *s;
+
+	if (need_txn(st) || !(s = stmt(st, S_CRASH_CORE)))
+		return -1;
+	if (core_path)
+		sqlite3_bind_text(s, 1, core_path, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 1);
+	if (note)
+		sqlite3_bind_text(s, 2, note, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 2);
+	sqlite3_bind_int64(s, 3, crash);
+	if (step_done(st, s, "updating a crash"))
+		return -1;
+	if (sqlite3_changes(st->db) != 1) {
+		seterr(st, "no crash %lld", (long long)crash);
+		return -1;
+	}
+	return 0;
+}
+
+int ut_store_crash_bt(ut_store_t *st, int64_t crash,
+		      const struct ut_backtrace *bt, bool primary)
+{
+	const char *method;
+	sqlite3_stmt *s;
+
+	if (need_txn(st))
+		return -1;
+	if (!bt || bt->n > UT_BT_MAX) {
+		seterr(st, "bad backtrace");
+		return -1;
+	}
+	method = ut_bt_method_name(bt->method);
+	if (!(s = stmt(st, S_FRAME_DEL)))
+		return -1;
+	sqlite3_bind_int64(s, 1, crash);
+	sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
+	if (step_done(st, s, "replacing a backtrace"))
+		return -1;
+	for (uint32_t i = 0; i < bt->n; i++) {
+		const ut_frame_t *f = &bt->f[i];
+		if (!(s = stmt(st, S_FRAME_INS)))
+			return -1;
+		sqlite3_bind_int64(s, 1, crash);
+		sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, i);
+		sqlite3_bind_int64(s, 4, (int64_t)f->pc);
+#define BIND_STR(k, v)                                                        \
+	do {                                                                  \
+		size_t l_ = strnlen((v), sizeof(v));                          \
+		if (l_)                                                       \
+			sqlite3_bind_text(s, (k), (v), (int)l_,               \
+					  SQLITE_TRANSIENT);                  \
+		else                                                          \
+			sqlite3_bind_null(s, (k));                            \
+	} while (0)
+		BIND_STR(5, f->function);
+		if (f->function[0])
+			sqlite3_bind_int64(s, 6, (int64_t)f->offset);
+		else
+			sqlite3_bind_null(s, 6);
+		BIND_STR(7, f->file);
+		if (f->file[0])
+			sqlite3_bind_int(s, 8, f->line);
+		else
+			sqlite3_bind_null(s, 8);
+		BIND_STR(9, f->module);
+#undef BIND_STR
+		if (step_done(st, s, "storing a backtrace frame"))
+			return -1;
+	}
+	if (!primary)
+		return 0;
+	char *text = ut_bt_format(bt);
+	if (!text) {
+		seterr(st, "out of memory");
+		st->failed = true;
+		return -1;
+	}
+	if (!(s = stmt(st, S_CRASH_BT))) {
+		free(text);
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, text, -1, free);
+	sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, crash);
+	if (step_done(st, s, "storing a backtrace"))
+		return -1;
+	if (sqlite3_changes(st->db) != 1) {
+		seterr(st, "no crash %lld", (long long)crash);
+		return -1;
+	}
 	return 0;
 }
 

@@ -375,6 +375,11 @@ void ut_panic(const char *reason)
 #if defined(__x86_64__)
 	const uint64_t *fp = __builtin_frame_address(0);
 	regs[UT_X86_RIP] = fp[1];
+	/* Point at the call instruction itself (call rel32 is 5 bytes): the
+	 * return address of a noreturn call may already be in the next
+	 * function, which would confuse a debugger's unwinder. */
+	if (*(const uint8_t *)(fp[1] - 5) == 0xe8)
+		regs[UT_X86_RIP] = fp[1] - 5;
 	regs[UT_X86_RBP] = fp[0];
 	regs[UT_X86_RSP] = (uint64_t)(fp + 2);
 	__asm__ __volatile__("mov %%rbx, %0" : "=m"(regs[UT_X86_RBX]));

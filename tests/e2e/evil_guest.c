@@ -7,6 +7,9 @@
  *   head     a head far beyond the ring
  *   schema   an event type with an invalid kind published later
  *   seq      a record whose sequence number goes backwards
+ *   crash-wild     a crash whose registers point nowhere
+ *   crash-loop     a crash whose frame pointers form a loop
+ *   crash-garbage  a crash record with invalid fields
  *
  * It then keeps running for a while (the collector must detach it and keep
  * serving other guests) and exits 0.
@@ -63,7 +66,38 @@ int main(int argc, char **argv)
 	uint8_t *data = (uint8_t *)h + rh->data_off;
 	uint64_t head = rh->head, mask = rh->data_size - 1;
 
-	if (!strcmp(how, "record")) {
+	if (!strncmp(how, "crash-", 6)) {
+		uint64_t regs[UT_CRASH_NREGS] = {0};
+		volatile uint64_t frame[4];
+		if (!strcmp(how, "crash-wild")) {
+			regs[UT_X86_RIP] = 0x1234;
+			regs[UT_X86_RBP] = 0xdeadbeefcafe0000ull;
+			regs[UT_X86_RSP] = 0x10;
+		} else if (!strcmp(how, "crash-loop")) {
+			frame[0] = (uint64_t)&frame[0]; /* saved rbp = itself */
+			frame[1] = (uint64_t)&main;
+			regs[UT_X86_RIP] = (uint64_t)&main;
+			regs[UT_X86_RBP] = (uint64_t)&frame[0];
+			regs[UT_X86_RSP] = (uint64_t)&frame[0];
+		} else {
+			struct ut_crash_rec *c = (struct ut_crash_rec *)((char *)h +
+					h->crash_off);
+			memset(c, 0xa5, sizeof(*c));
+			c->version = UT_CRASH_VERSION;
+			c->kind = 99;
+			__atomic_store_n(&c->magic, UT_CRASH_MAGIC, __ATOMIC_RELEASE);
+			__atomic_store_n(&h->state, (uint32_t)UT_STATE_CRASHED,
+					 __ATOMIC_RELEASE);
+			for (int i = 0; i < 10000 &&
+			     __atomic_load_n(&h->collector_state, __ATOMIC_ACQUIRE) ==
+				     UT_COLL_ATTACHED; i++)
+				nap_ms(1);
+			return 3;
+		}
+		ut_crash(UT_CRASH_SIGNAL, 11, 1, 0xdead, regs, 0, "evil crash");
+		(void)frame;
+		return 3;
+	} else if (!strcmp(how, "record")) {
 		memset(data + (head & mask), 0xa5, 64);
 		__atomic_store_n(&rh->head, head + 64, __ATOMIC_RELEASE);
 	} else if (!strcmp(how, "head")) {

@@ -1,0 +1,336 @@
+/*
+ * backtrace_dw.c: symbolization with libdw/libelf, and libdw's CFI
+ * unwinder on a core file or a live process (see backtrace.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include "backtrace.h"
+
+static void bt_init(ut_backtrace_t *bt, int method)
+{
+	memset(bt, 0, sizeof(*bt));
+	bt->method = method;
+}
+
+static void bt_add(ut_backtrace_t *bt, uint64_t pc)
+{
+	ut_frame_t *f = &bt->f[bt->n++];
+
+	memset(f, 0, sizeof(*f));
+	f->pc = pc;
+}
+
+/* ---- symbolization -------------------------------------------------------- */
+
+struct ut_symtab {
+	Dwfl *dwfl;
+};
+
+static char *debuginfo_path; /* NULL: libdw's default */
+
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/*
+ * For offline files and cores: by build id, and else by the module's own
+ * file name provided its build id matches (a core's NT_FILE or link_map
+ * names the files of the crashed process, on this same host).
+ */
+static int find_elf_core(Dwfl_Module *mod, void **userdata,
+			 const char *modname, Dwarf_Addr base,
+			 char **file_name, Elf **elfp)
+{
+	int fd = dwfl_build_id_find_elf(mod, userdata, modname, base,
+					file_name, elfp);
+	if (fd >= 0 || *elfp)
+		return fd;
+	if (!modname || modname[0] != '/')
+		return -1;
+	fd = open(modname, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf) {
+		close(fd);
+		return -1;
+	}
+	/* libdw checks the build id of what we return against the one in
+	 * the core and rejects a mismatch. */
+	*elfp = elf;
+	*file_name = strdup(modname);
+	return fd;
+}
+
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_elf = find_elf_core,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+static void copy_clean(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+
+	for (; src && src[i] && i + 1 < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	dst[i] = 0;
+}
+
+/* Symbolize (f) with (dwfl); (call_site): pc is a return address, look
+ * up pc - 1 (the call instruction) instead. */
+static bool sym_frame(Dwfl *dwfl, ut_frame_t *f, bool call_site)
+{
+	Dwarf_Addr a = call_site && f->pc ? f->pc - 1 : f->pc;
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, a);
+	GElf_Off off = 0;
+	GElf_Sym sym;
+
+	if (!mod)
+		return false;
+	const char *mname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL,
+					     NULL, NULL);
+	copy_clean(f->module, sizeof(f->module), mname);
+	const char *name = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL,
+						NULL);
+	if (name) {
+		copy_clean(f->function, sizeof(f->function), name);
+		f->offset = off + (f->pc - a);
+	}
+	Dwfl_Line *ln = dwfl_module_getsrc(mod, a);
+	if (ln) {
+		int line = 0;
+		const char *file = dwfl_lineinfo(ln, NULL, &line, NULL, NULL,
+						 NULL);
+		if (file) {
+			copy_clean(f->file, sizeof(f->file), file);
+			f->line = line;
+		}
+	}
+	return name != NULL;
+}
+
+static void sym_all(Dwfl *dwfl, ut_backtrace_t *bt, const bool *activation)
+{
+	bt->nsym = 0;
+	for (uint32_t i = 0; i < bt->n; i++) {
+		bool cs = activation ? !activation[i] : i > 0;
+		bt->nsym += sym_frame(dwfl, &bt->f[i], cs);
+	}
+}
+
+static void dwfl_fail(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s: %s", what, dwfl_errmsg(-1));
+}
+
+ut_symtab_t *ut_symtab_pid(int pid, char *err, size_t errlen)
+{
+	ut_symtab_t *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->dwfl = dwfl_begin(&proc_callbacks);
+	if (!s->dwfl) {
+		dwfl_fail(err, errlen, "libdw");
+		free(s);
+		return NULL;
+	}
+	int rc = dwfl_linux_proc_report(s->dwfl, pid);
+	if (rc) {
+		snprintf(err, errlen, "reading the modules of process %d: %s",
+			 pid, rc > 0 ? strerror(rc) : dwfl_errmsg(-1));
+		ut_symtab_free(s);
+		return NULL;
+	}
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	return s;
+}
+
+ut_symtab_t *ut_symtab_elf(const char *path, uint64_t bias, char *err,
+			   size_t errlen)
+{
+	ut_symtab_t *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->dwfl = dwfl_begin(&offline_callbacks);
+	if (!s->dwfl) {
+		dwfl_fail(err, errlen, "libdw");
+		free(s);
+		return NULL;
+	}
+	dwfl_report_begin(s->dwfl);
+	/* add_p_vaddr: the module sits at bias + its p_vaddr (for ET_EXEC
+	 * the link addresses themselves with bias 0). */
+	if (!dwfl_report_elf(s->dwfl, path, path, -1, bias, true)) {
+		char what[320];
+		snprintf(what, sizeof(what), "reading %s", path);
+		dwfl_fail(err, errlen, what);
+		ut_symtab_free(s);
+		return NULL;
+	}
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	return s;
+}
+
+void ut_symtab_free(ut_symtab_t *s)
+{
+	if (!s)
+		return;
+	dwfl_end(s->dwfl);
+	free(s);
+}
+
+void ut_bt_symbolize(ut_symtab_t *s, ut_backtrace_t *bt)
+{
+	if (s && bt)
+		sym_all(s->dwfl, bt, NULL);
+}
+
+/* ---- CFI unwinding ------------------------------------------------------------ */
+
+struct unwind {
+	ut_backtrace_t *bt;
+	bool act[UT_BT_MAX];
+};
+
+static int frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct unwind *u = arg;
+	Dwarf_Addr pc;
+	bool act;
+
+	if (!dwfl_frame_pc(state, &pc, &act))
+		return DWARF_CB_ABORT;
+	u->act[u->bt->n] = act;
+	bt_add(u->bt, pc);
+	if (u->bt->n >= UT_BT_MAX) {
+		snprintf(u->bt->stop, sizeof(u->bt->stop),
+			 "stopped after %d frames (the stack may be deeper)",
+			 UT_BT_MAX);
+		return DWARF_CB_ABORT;
+	}
+	if (!pc)
+		return DWARF_CB_ABORT;
+	return DWARF_CB_OK;
+}
+
+/* Unwind (tid) of the attached (dwfl) into (bt). */
+static int unwind(Dwfl *dwfl, uint32_t tid, ut_backtrace_t *bt, char *err,
+		  size_t errlen)
+{
+	struct unwind u = { .bt = bt };
+	int rc = dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, &u);
+
+	if (rc == -1 && !bt->stop[0])
+		snprintf(bt->stop, sizeof(bt->stop), "%s", dwfl_errmsg(-1));
+	else if (!bt->stop[0])
+		snprintf(bt->stop, sizeof(bt->stop), "end of the call chain");
+	/* a last frame at pc 0 is the end marker, not a frame */
+	if (bt->n > 1 && !bt->f[bt->n - 1].pc)
+		bt->n--;
+	sym_all(dwfl, bt, u.act);
+	if (!bt->n) {
+		snprintf(err, errlen, "no frame for thread %u: %s", tid,
+			 bt->stop);
+		return -1;
+	}
+	return (int)bt->n;
+}
+
+int ut_bt_cfi_core(const char *core_path, const char *exe, uint32_t tid,
+		   ut_backtrace_t *bt, char *err, size_t errlen)
+{
+	Dwfl *dwfl = NULL;
+	Elf *core = NULL;
+	int fd, rc = -1;
+
+	bt_init(bt, UT_BT_CFI_CORE);
+	elf_version(EV_CURRENT);
+	fd = open(core_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", core_path,
+			 strerror(errno));
+		return -1;
+	}
+	core = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!core || elf_kind(core) != ELF_K_ELF) {
+		snprintf(err, errlen, "%s is not an ELF file", core_path);
+		goto out;
+	}
+	dwfl = dwfl_begin(&offline_callbacks);
+	if (!dwfl) {
+		dwfl_fail(err, errlen, "libdw");
+		goto out;
+	}
+	dwfl_report_begin(dwfl);
+	if (dwfl_core_file_report(dwfl, core, exe) < 0) {
+		dwfl_fail(err, errlen, "reading the core's modules");
+		goto out;
+	}
+	dwfl_report_end(dwfl, NULL, NULL);
+	if (dwfl_core_file_attach(dwfl, core) < 0) {
+		dwfl_fail(err, errlen, "reading the core's threads");
+		goto out;
+	}
+	rc = unwind(dwfl, tid, bt, err, errlen);
+out:
+	dwfl_end(dwfl);
+	if (core)
+		elf_end(core);
+	close(fd);
+	return rc;
+}
+
+int ut_bt_cfi_pid(int pid, uint32_t tid, ut_backtrace_t *bt, char *err,
+		  size_t errlen)
+{
+	int rc = -1, e;
+
+	bt_init(bt, UT_BT_CFI_PID);
+	Dwfl *dwfl = dwfl_begin(&proc_callbacks);
+	if (!dwfl) {
+		dwfl_fail(err, errlen, "libdw");
+		return -1;
+	}
+	if ((e = dwfl_linux_proc_report(dwfl, pid)) != 0) {
+		snprintf(err, errlen, "reading the modules of process %d: %s",
+			 pid, e > 0 ? strerror(e) : dwfl_errmsg(-1));
+		goto out;
+	}
+	dwfl_report_end(dwfl, NULL, NULL);
+	/* assume_ptrace_stopped = false: libdw attaches each thread it
+	 * walks (PTRACE_ATTACH, wait for the stop) and detaches it at
+	 * dwfl_end() without a signal, or with SIGSTOP if it was stopped
+	 * before: the guest resumes what it was doing. */
+	if ((e = dwfl_linux_proc_attach(dwfl, pid, false)) != 0) {
+		snprintf(err, errlen, "attaching to process %d: %s", pid,
+			 e > 0 ? strerror(e) : dwfl_errmsg(-1));
+		goto out;
+	}
+	rc = unwind(dwfl, tid, bt, err, errlen);
+out:
+	dwfl_end(dwfl);
+	return rc;
+}
+

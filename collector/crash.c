@@ -1,0 +1,182 @@
+/*
+ * Crash capture for hosted guests: the sequence the collector runs when a
+ * guest's state becomes CRASHED (after draining its rings, so the events
+ * right before the crash are stored).
+ *
+ *   1. copy and validate the crash record;
+ *   2. check that the process behind the rendezvous link is still the one
+ *      that published the area (it waits in its crash handler);
+ *   3. write the ELF core from /proc/PID/mem, with the crash record and
+ *      build id as notes;
+ *   4. frame-pointer walk over the dumped memory, symbolized from the live
+ *      process's modules; CFI unwind of the core as the second opinion;
+ *   5. store the crash row and both backtraces (the better one primary).
+ *
+ * What goes wrong on the guest's side (a lying record, memory we cannot
+ * read) ends up in the crash row's note; only store failures are returned.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backtrace.h"
+#include "crash.h"
+
+/* mkdir -p for the core directory. */
+static int make_dirs(const char *dir)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, dir, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void append(char *note, size_t cap, const char *fmt, const char *what)
+{
+	size_t n = strlen(note);
+	if (n < cap)
+		snprintf(note + n, cap - n, fmt, n ? "; " : "", what);
+}
+
+int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+			    ut_hosted_t *t, const ut_crash_opts_t *o)
+{
+	struct ut_crash_rec rec;
+	char note[1024] = "", err[512], exe[PATH_MAX] = "";
+	char core_path[PATH_MAX] = "";
+	ut_backtrace_t *fp = calloc(1, sizeof(*fp));
+	ut_backtrace_t *cfi = calloc(1, sizeof(*cfi));
+	bool valid, core_ok = false;
+	int64_t ts = -1, crash;
+	int rc = 0;
+
+	if (!fp || !cfi) {
+		free(fp);
+		free(cfi);
+		return -1;
+	}
+	valid = ut_reader_crash(rd, &rec) == 0;
+	if (!valid) {
+		append(note, sizeof(note), "%scrash record rejected: %s", rd->err);
+		if (rec.magic != UT_CRASH_MAGIC)
+			memset(&rec, 0, sizeof(rec));
+		snprintf(rec.reason, sizeof(rec.reason), "invalid crash record");
+	} else {
+		ts = ut_reader_ns(rd, rec.ts);
+	}
+
+	bool same = ut_hosted_same_process(t);
+	if (same) {
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/%d/exe", t->pid);
+		ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = 0;
+	} else {
+		append(note, sizeof(note), "%s%s", "the process is gone or is not "
+		       "the one that published the area: no memory to dump");
+	}
+
+	crash = ut_store_crash(st, guest_id, &rec, ts, NULL, exe[0] ? exe : NULL);
+	if (crash < 0)
+		goto fail;
+
+	ut_hosted_mem_t m;
+	if (same && ut_hosted_mem_open(t->pid, &m, err, sizeof(err)) == 0) {
+		uint32_t tid = rec.tid ? rec.tid : (uint32_t)t->pid;
+
+		if (o->core_dir) {
+			ut_core_note_t notes[6];
+			size_t nn = 0;
+			ut_core_thread_t thr;
+			ut_core_stats_t cs;
+			const char *base = strrchr(exe, '/');
+
+			ut_hosted_notes(&m, base ? base + 1 : "guest", notes, &nn);
+			if (valid)
+				ut_core_note_crash(&notes[nn++], &rec);
+			if (rd->hdr.build_id_len)
+				ut_core_note_build_id(&notes[nn++], rd->hdr.build_id,
+						      rd->hdr.build_id_len);
+			memset(&thr, 0, sizeof(thr));
+			thr.tid = tid;
+			thr.signo = rec.kind == UT_CRASH_PANIC ? SIGABRT : rec.signo;
+			memcpy(thr.regs, rec.regs, sizeof(thr.regs));
+			snprintf(core_path, sizeof(core_path), "%s/%s.%d.%lld.core",
+				 o->core_dir, base ? base + 1 : "guest", t->pid,
+				 (long long)crash);
+			if (make_dirs(o->core_dir) != 0) {
+				snprintf(err, sizeof(err), "cannot create %s: %s",
+					 o->core_dir, strerror(errno));
+				append(note, sizeof(note), "%sno core: %s", err);
+			} else if (ut_core_write(core_path, &m.src, &thr, 1, notes, nn,
+						 &cs, err, sizeof(err)) != 0) {
+				append(note, sizeof(note), "%sno core: %s", err);
+			} else {
+				core_ok = true;
+				if (!o->quiet)
+					fprintf(stderr, "unitrace %s: core written: %s "
+						"(%.1f MiB of memory, %.1f MiB on disk, "
+						"%.2f s)\n", o->cmd, core_path,
+						cs.mem_bytes / 1048576.0,
+						cs.disk_bytes / 1048576.0, cs.seconds);
+			}
+		}
+		if (valid) {
+			ut_symtab_t *sym;
+			ut_bt_fp_walk(&m.src, rec.regs, fp);
+			sym = ut_symtab_pid(t->pid, err, sizeof(err));
+			if (sym) {
+				ut_bt_symbolize(sym, fp);
+				ut_symtab_free(sym);
+			} else {
+				append(note, sizeof(note), "%sno symbols: %s", err);
+			}
+			/* The second opinion; a partial result is kept. */
+			if (core_ok)
+				ut_bt_cfi_core(core_path, exe[0] ? exe : NULL, tid,
+					       cfi, err, sizeof(err));
+		}
+		ut_hosted_mem_close(&m);
+	} else if (same) {
+		append(note, sizeof(note), "%sno core: %s", err);
+	}
+
+	if (ut_store_crash_core(st, crash, core_ok ? core_path : NULL,
+				note[0] ? note : NULL))
+		goto fail;
+	if (fp->n || cfi->n) {
+		const ut_backtrace_t *best = ut_bt_better(fp, cfi);
+		if (fp->n && ut_store_crash_bt(st, crash, fp, best == fp))
+			goto fail;
+		if (cfi->n && ut_store_crash_bt(st, crash, cfi, best == cfi))
+			goto fail;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "unitrace %s: crash %lld captured: %s%s%s%s\n",
+			o->cmd, (long long)crash, rec.reason, note[0] ? " (" : "",
+			note, note[0] ? ")" : "");
+	goto out;
+fail:
+	rc = -1;
+out:
+	free(fp);
+	free(cfi);
+	return rc;
+}

@@ -1,0 +1,211 @@
+/*
+ * Memory and notes of a crashed hosted guest, for the core writer.
+ *
+ * The guest process is alive, stopped in its crash handler waiting for us.
+ * Its memory is read through /proc/PID/mem (the mappings from
+ * /proc/PID/maps); the notes a debugger needs to make sense of a process
+ * core (NT_PRPSINFO, NT_AUXV, NT_FILE) come from /proc as well.  The pid is
+ * the one from the rendezvous link, checked against the memfd it published.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crash.h"
+
+struct file_map {
+	uint64_t start, end, pgoff;
+	char *path;
+};
+
+static int add_range(ut_hosted_mem_t *m, uint64_t lo, uint64_t hi,
+		     uint32_t flags)
+{
+	if (m->nranges == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		ut_mem_range_t *r = realloc(m->ranges, cap * sizeof(*r));
+		if (!r)
+			return -1;
+		m->ranges = r;
+		m->cap = cap;
+	}
+	m->ranges[m->nranges++] = (ut_mem_range_t){lo, hi - lo, flags};
+	return 0;
+}
+
+int ut_hosted_mem_open(int pid, ut_hosted_mem_t *m, char *err, size_t errlen)
+{
+	char path[64], line[4096 + 256];
+	FILE *f;
+
+	memset(m, 0, sizeof(*m));
+	m->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	m->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (m->memfd < 0) {
+		snprintf(err, errlen, "cannot read the memory of pid %d (%s): %s",
+			 pid, path, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(m->memfd);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, off;
+		char perms[8] = "", name[4096] = "";
+		int n = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &lo, &hi, perms,
+			   &off, &n) < 4)
+			continue;
+		if (n > 0)
+			sscanf(line + n, "%4095[^\n]", name);
+		if (perms[0] != 'r' || !strcmp(name, "[vvar]") ||
+		    !strcmp(name, "[vsyscall]") || hi <= lo)
+			continue;
+		uint32_t flags = UT_MEM_R | (perms[1] == 'w' ? UT_MEM_W : 0) |
+				 (perms[2] == 'x' ? UT_MEM_X : 0);
+		if (add_range(m, lo, hi, flags)) {
+			fclose(f);
+			ut_hosted_mem_close(m);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		m->ranges[m->nranges - 1].flags = flags;
+		if (name[0] == '/') {
+			struct file_map *fm = realloc(m->files,
+				(m->nfiles + 1) * sizeof(*fm));
+			if (!fm)
+				continue;
+			m->files = fm;
+			fm[m->nfiles].start = lo;
+			fm[m->nfiles].end = hi;
+			fm[m->nfiles].pgoff = off / 4096;
+			fm[m->nfiles].path = strdup(name);
+			if (fm[m->nfiles].path)
+				m->nfiles++;
+		}
+	}
+	fclose(f);
+	m->src.ctx = m;
+	m->src.ranges = m->ranges;
+	m->src.nranges = m->nranges;
+	m->src.read = ut_hosted_mem_read;
+	return 0;
+}
+
+long ut_hosted_mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	ut_hosted_mem_t *m = ctx;
+	ssize_t n = pread(m->memfd, buf, len, (off_t)addr);
+	return n < 0 ? -1 : (long)n;
+}
+
+void ut_hosted_mem_close(ut_hosted_mem_t *m)
+{
+	if (m->memfd > 0)
+		close(m->memfd);
+	for (size_t i = 0; i < m->nfiles; i++)
+		free(m->files[i].path);
+	free(m->files);
+	free(m->ranges);
+	free(m->prpsinfo);
+	free(m->auxv);
+	free(m->ntfile);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Read a whole /proc file into a malloc'd buffer. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, n = 0;
+	uint8_t *b = NULL;
+
+	*len = 0;
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		uint8_t *nb = realloc(b, cap);
+		if (!nb)
+			break;
+		b = nb;
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == cap)
+			cap *= 2;
+	}
+	close(fd);
+	*len = n;
+	return b;
+}
+
+int ut_hosted_notes(ut_hosted_mem_t *m, const char *exe_name,
+		    ut_core_note_t *notes, size_t *nnotes)
+{
+	char path[64];
+	size_t n = 0, len;
+
+	/* NT_PRPSINFO: who the process was. */
+	m->prpsinfo = calloc(1, UT_CORE_PRPSINFO_SIZE);
+	if (m->prpsinfo) {
+		char args[81] = "";
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", m->pid);
+		uint8_t *cmd = slurp(path, &len);
+		if (cmd) {
+			size_t k = len < sizeof(args) - 1 ? len : sizeof(args) - 1;
+			for (size_t i = 0; i < k; i++)
+				args[i] = cmd[i] ? (char)cmd[i] : ' ';
+			args[k] = 0;
+			free(cmd);
+		}
+		ut_core_note_prpsinfo(&notes[n++], m->prpsinfo, exe_name, args,
+				      (uint32_t)m->pid);
+	}
+	/* NT_AUXV: lets the debugger find the entry point and the dynamic
+	 * linker's data (and so relocate a PIE executable). */
+	snprintf(path, sizeof(path), "/proc/%d/auxv", m->pid);
+	m->auxv = slurp(path, &len);
+	if (m->auxv && len)
+		notes[n++] = (ut_core_note_t){"CORE", NT_AUXV, m->auxv, len};
+	/* NT_FILE: count, page size, {start, end, page offset}[count], names. */
+	if (m->nfiles) {
+		size_t names = 0;
+		for (size_t i = 0; i < m->nfiles; i++)
+			names += strlen(m->files[i].path) + 1;
+		len = 16 + m->nfiles * 24 + names;
+		uint8_t *b = calloc(1, len);
+		if (b) {
+			uint64_t *w = (uint64_t *)b;
+			char *s;
+			w[0] = m->nfiles;
+			w[1] = 4096;
+			for (size_t i = 0; i < m->nfiles; i++) {
+				w[2 + 3 * i] = m->files[i].start;
+				w[3 + 3 * i] = m->files[i].end;
+				w[4 + 3 * i] = m->files[i].pgoff;
+			}
+			s = (char *)(b + 16 + m->nfiles * 24);
+			for (size_t i = 0; i < m->nfiles; i++) {
+				size_t l = strlen(m->files[i].path) + 1;
+				memcpy(s, m->files[i].path, l);
+				s += l;
+			}
+			m->ntfile = b;
+			notes[n++] = (ut_core_note_t){"CORE", NT_FILE, b, len};
+		}
+	}
+	*nnotes = n;
+	return 0;
+}
