@@ -31,6 +31,7 @@ VERSION := 0.1.0
 GUEST_CORE_SRC := tracer-guest/ut_trace.c
 GUEST_HOSTED_SRC := tracer-guest/port_hosted.c
 COLLECTOR_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
+VIEWER_SRC := $(wildcard viewer/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 E2E_PROGS := $(patsubst tests/e2e/%.c,$(B)/tests/e2e/%,$(wildcard tests/e2e/*.c))
 BENCH_SRC := $(wildcard bench/*.c)
@@ -41,6 +42,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 GUEST_CORE_OBJ := $(call obj,$(GUEST_CORE_SRC))
 GUEST_HOSTED_OBJ := $(call obj,$(GUEST_HOSTED_SRC))
 COLLECTOR_OBJ := $(call obj,$(COLLECTOR_SRC))
+VIEWER_OBJ := $(call obj,$(VIEWER_SRC))
 
 LIB_GUEST := $(B)/libunitrace-guest.a
 LIB_TESTPORT := $(B)/libunitrace-testport.a
@@ -51,7 +53,7 @@ DEMO := $(B)/demo-guest
 # Keep intermediate objects (no "rm obj/..." after the test summary).
 .SECONDARY:
 
-.PHONY: all deps test unit e2e check-asan check-valgrind demo bench install clean fuzz \
+.PHONY: all deps test unit e2e check-asan check-valgrind demo demo-crash bench install clean fuzz \
 	check-headers check-freestanding
 all: $(UNITRACE) $(LIB_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
 	$(E2E_PROGS) $(BENCHES) check-freestanding
@@ -79,8 +81,8 @@ $(LIB_COLLECTOR): $(COLLECTOR_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(UNITRACE): $(call obj,collector/main.c) $(LIB_COLLECTOR)
-	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST)
+$(UNITRACE): $(call obj,collector/main.c) $(VIEWER_OBJ) $(LIB_COLLECTOR)
+	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST) -lncursesw
 
 $(DEMO): $(call obj,examples/demo-guest/demo.c) $(LIB_GUEST)
 	$(CC) $(HOST_CFLAGS) $^ -o $@ -lpthread -lm
@@ -132,6 +134,9 @@ check-valgrind: all
 # ---- demo and bench -------------------------------------------------------
 demo: all
 	@B=$(B) examples/demo-guest/run-demo.sh
+
+demo-crash: all
+	@B=$(B) examples/demo-guest/run-demo-crash.sh
 
 bench: all
 	@B=$(B) bench/run.sh

@@ -235,12 +235,45 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	return DWARF_CB_OK;
 }
 
-/* Unwind (tid) of the attached (dwfl) into (bt). */
-static int unwind(Dwfl *dwfl, uint32_t tid, ut_backtrace_t *bt, char *err,
-		  size_t errlen)
+struct one_thread {
+	pid_t tid;
+	struct unwind *u;
+	int rc, found;
+};
+
+static int thread_cb(Dwfl_Thread *thread, void *arg)
+{
+	struct one_thread *o = arg;
+
+	if (o->found || dwfl_thread_tid(thread) != o->tid)
+		return DWARF_CB_OK;
+	o->found = 1;
+	o->rc = dwfl_thread_getframes(thread, frame_cb, o->u);
+	/* not DWARF_CB_ABORT: libdw then leaks the iteration's state */
+	return DWARF_CB_OK;
+}
+
+/* Unwind (tid) of the attached (dwfl) into (bt).  A core is walked with
+ * dwfl_getthreads (it reads only the core's notes), because libdw 0.188
+ * leaks a little per call of dwfl_getthread_frames on a core; a live
+ * process with dwfl_getthread_frames, which attaches that thread only. */
+static int unwind(Dwfl *dwfl, uint32_t tid, bool core, ut_backtrace_t *bt,
+		  char *err, size_t errlen)
 {
 	struct unwind u = { .bt = bt };
-	int rc = dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, &u);
+	int rc;
+
+	if (core) {
+		struct one_thread o = { .tid = (pid_t)tid, .u = &u };
+		rc = dwfl_getthreads(dwfl, thread_cb, &o);
+		if (o.found)
+			rc = o.rc;
+		else if (rc != -1)
+			snprintf(bt->stop, sizeof(bt->stop),
+				 "no thread %u in the core", tid);
+	} else {
+		rc = dwfl_getthread_frames(dwfl, (pid_t)tid, frame_cb, &u);
+	}
 
 	if (rc == -1 && !bt->stop[0])
 		snprintf(bt->stop, sizeof(bt->stop), "%s", dwfl_errmsg(-1));
@@ -293,7 +326,7 @@ int ut_bt_cfi_core(const char *core_path, const char *exe, uint32_t tid,
 		dwfl_fail(err, errlen, "reading the core's threads");
 		goto out;
 	}
-	rc = unwind(dwfl, tid, bt, err, errlen);
+	rc = unwind(dwfl, tid, true, bt, err, errlen);
 out:
 	dwfl_end(dwfl);
 	if (core)
@@ -328,7 +361,7 @@ int ut_bt_cfi_pid(int pid, uint32_t tid, ut_backtrace_t *bt, char *err,
 			 e > 0 ? strerror(e) : dwfl_errmsg(-1));
 		goto out;
 	}
-	rc = unwind(dwfl, tid, bt, err, errlen);
+	rc = unwind(dwfl, tid, false, bt, err, errlen);
 out:
 	dwfl_end(dwfl);
 	return rc;

@@ -328,7 +328,7 @@ struct ut_cmd {
 	bool stop_at_operand;
 };
 
-/* main.c: the command table (entries may be NULL: weak, not linked) */
+/* main.c: the command table */
 /* Print "unitrace NAME: <message>" to stderr. */
 void ut_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

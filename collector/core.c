@@ -270,6 +270,20 @@ static int write_range(struct writer *w, const ut_memsrc_t *mem,
 	uint64_t bad[UT_CORE_CHUNK_PAGES / 64];
 
 	for (uint64_t done = 0; done < r->len;) {
+		if (mem->unpopulated) {
+			uint64_t u = mem->unpopulated(mem->ctx, r->addr + done,
+						      r->len - done);
+			if (u > r->len - done)
+				u = r->len - done;
+			if (u < r->len - done)
+				u &= ~(uint64_t)(UT_CORE_PAGE - 1);
+			if (u) {
+				st->zero_pages += (u + UT_CORE_PAGE - 1) /
+						  UT_CORE_PAGE;
+				done += u;
+				continue;
+			}
+		}
 		size_t n = r->len - done > UT_CORE_CHUNK ? UT_CORE_CHUNK
 							 : (size_t)(r->len - done);
 		fill_chunk(mem, r->addr + done, buf, n, r->addr, bad);

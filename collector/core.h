@@ -35,6 +35,15 @@ typedef struct ut_memsrc {
 	 * is unreadable), or 0 / -1 if the first byte is unreadable.  May
 	 * be called with any (addr, len), also outside (ranges). */
 	long (*read)(void *ctx, uint64_t addr, void *buf, size_t len);
+	/* Optional (NULL: none).  How many bytes from (addr), at most
+	 * (len), are known to read as zero without reading them.  Hosted:
+	 * pages of an anonymous mapping that /proc/PID/pagemap shows
+	 * neither present nor swapped (not file mappings: their pages read
+	 * from the file); Xen: frames that are not populated.  The writer
+	 * leaves them as holes unread, so a huge sparse mapping costs no
+	 * read time.  Called at page-aligned offsets from a range start;
+	 * return 0 when unsure. */
+	uint64_t (*unpopulated)(void *ctx, uint64_t addr, uint64_t len);
 } ut_memsrc_t;
 
 /* Read exactly (len) bytes at (addr) of (mem), only inside its ranges.
@@ -67,7 +76,7 @@ typedef struct ut_core_stats {
 	uint64_t file_bytes; /* size of the core file (sparse) */
 	uint64_t disk_bytes; /* blocks it occupies (st_blocks * 512) */
 	uint64_t data_pages; /* pages written */
-	uint64_t zero_pages; /* readable all-zero pages, left as holes */
+	uint64_t zero_pages; /* all-zero or unpopulated pages, left as holes */
 	uint64_t unreadable_pages; /* unreadable pages, left as holes */
 	double seconds;      /* wall time of ut_core_write */
 } ut_core_stats_t;

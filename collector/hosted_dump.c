@@ -10,6 +10,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,49 @@ static int add_range(ut_hosted_mem_t *m, uint64_t lo, uint64_t hi,
 	return 0;
 }
 
+/* One mapping of /proc/PID/smaps, waiting for its VmFlags line. */
+struct pending {
+	bool valid, dontdump;
+	unsigned long long lo, hi, off;
+	char perms[8];
+	char name[4096];
+};
+
+/* Add mapping (p): a PT_LOAD unless it cannot or should not be dumped,
+ * and an NT_FILE entry if it maps a file. */
+static int flush_mapping(ut_hosted_mem_t *m, const struct pending *p)
+{
+	if (!p->valid || p->hi <= p->lo)
+		return 0;
+	if (p->name[0] == '/') {
+		struct file_map *fm = realloc(m->files, (m->nfiles + 1) * sizeof(*fm));
+		if (!fm)
+			return -1;
+		m->files = fm;
+		fm[m->nfiles].start = p->lo;
+		fm[m->nfiles].end = p->hi;
+		fm[m->nfiles].pgoff = p->off / 4096;
+		fm[m->nfiles].path = strdup(p->name);
+		if (!fm[m->nfiles].path)
+			return -1;
+		m->nfiles++;
+	}
+	/* Like the kernel: no unreadable mappings, no vvar/vsyscall, nothing
+	 * marked MADV_DONTDUMP (an ASan guest's terabytes of shadow). */
+	if (p->perms[0] != 'r' || p->dontdump || !strcmp(p->name, "[vvar]") ||
+	    !strcmp(p->name, "[vsyscall]"))
+		return 0;
+	return add_range(m, p->lo, p->hi, UT_MEM_R |
+			 (p->perms[1] == 'w' ? UT_MEM_W : 0) |
+			 (p->perms[2] == 'x' ? UT_MEM_X : 0));
+}
+
 int ut_hosted_mem_open(int pid, ut_hosted_mem_t *m, char *err, size_t errlen)
 {
 	char path[64], line[4096 + 256];
+	struct pending *p;
 	FILE *f;
+	int rc = 0;
 
 	memset(m, 0, sizeof(*m));
 	m->pid = pid;
@@ -52,50 +92,48 @@ int ut_hosted_mem_open(int pid, ut_hosted_mem_t *m, char *err, size_t errlen)
 			 pid, path, strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
 	f = fopen(path, "re");
-	if (!f) {
+	p = calloc(1, sizeof(*p));
+	if (!f || !p) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		free(p);
 		close(m->memfd);
+		m->memfd = -1;
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
 		unsigned long long lo, hi, off;
-		char perms[8] = "", name[4096] = "";
+		char perms[8] = "";
 		int n = 0;
 
+		if (!strncmp(line, "VmFlags:", 8)) {
+			p->dontdump = strstr(line, " dd") != NULL;
+			continue;
+		}
 		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &lo, &hi, perms,
-			   &off, &n) < 4)
-			continue;
-		if (n > 0)
-			sscanf(line + n, "%4095[^\n]", name);
-		if (perms[0] != 'r' || !strcmp(name, "[vvar]") ||
-		    !strcmp(name, "[vsyscall]") || hi <= lo)
-			continue;
-		uint32_t flags = UT_MEM_R | (perms[1] == 'w' ? UT_MEM_W : 0) |
-				 (perms[2] == 'x' ? UT_MEM_X : 0);
-		if (add_range(m, lo, hi, flags)) {
-			fclose(f);
-			ut_hosted_mem_close(m);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		m->ranges[m->nranges - 1].flags = flags;
-		if (name[0] == '/') {
-			struct file_map *fm = realloc(m->files,
-				(m->nfiles + 1) * sizeof(*fm));
-			if (!fm)
-				continue;
-			m->files = fm;
-			fm[m->nfiles].start = lo;
-			fm[m->nfiles].end = hi;
-			fm[m->nfiles].pgoff = off / 4096;
-			fm[m->nfiles].path = strdup(name);
-			if (fm[m->nfiles].path)
-				m->nfiles++;
-		}
+			   &off, &n) < 4 || n == 0)
+			continue; /* a field line of the current mapping */
+		rc = flush_mapping(m, p);
+		memset(p, 0, sizeof(*p));
+		p->valid = true;
+		p->lo = lo;
+		p->hi = hi;
+		p->off = off;
+		memcpy(p->perms, perms, sizeof(p->perms));
+		sscanf(line + n, "%4095[^\n]", p->name);
 	}
+	if (rc == 0)
+		rc = flush_mapping(m, p);
 	fclose(f);
+	free(p);
+	if (rc) {
+		ut_hosted_mem_close(m);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	m->src.ctx = m;
 	m->src.ranges = m->ranges;
 	m->src.nranges = m->nranges;
@@ -112,7 +150,7 @@ long ut_hosted_mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
 
 void ut_hosted_mem_close(ut_hosted_mem_t *m)
 {
-	if (m->memfd > 0)
+	if (m->memfd >= 0)
 		close(m->memfd);
 	for (size_t i = 0; i < m->nfiles; i++)
 		free(m->files[i].path);
@@ -122,6 +160,7 @@ void ut_hosted_mem_close(ut_hosted_mem_t *m)
 	free(m->auxv);
 	free(m->ntfile);
 	memset(m, 0, sizeof(*m));
+	m->memfd = -1;
 }
 
 /* Read a whole /proc file into a malloc'd buffer. */

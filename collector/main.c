@@ -8,10 +8,7 @@
 #include "collector.h"
 
 extern const struct ut_cmd ut_cmd_collect, ut_cmd_run, ut_cmd_list,
-	ut_cmd_stats, ut_cmd_query;
-/* Commands whose file may not be linked in every build. */
-extern const struct ut_cmd ut_cmd_crash __attribute__((weak));
-extern const struct ut_cmd ut_cmd_view __attribute__((weak));
+	ut_cmd_stats, ut_cmd_query, ut_cmd_crash, ut_cmd_view;
 
 const struct ut_cmd *const ut_cmds_all[] = {
 	&ut_cmd_collect, &ut_cmd_run, &ut_cmd_list, &ut_cmd_stats,

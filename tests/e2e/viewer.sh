@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# unitrace view end to end: the real binary in a tmux virtual terminal
+# (send-keys, capture-pane) against databases written by the demo guest.
+# TAP output.
+set -u
+top=${UT_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+cd "$top" || exit 1
+B=${B:-build}
+UT=$B/unitrace
+DEMO=$B/demo-guest
+n=0
+
+ok() { # status description [diagnostics]
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
+	fi
+}
+
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "ok 1 - viewer tests # SKIP tmux not installed"
+	echo "1..1"
+	exit 0
+fi
+for bin in "$UT" "$DEMO"; do
+	if [ ! -x "$bin" ]; then
+		echo "not ok 1 - $bin is built"
+		echo "1..1"
+		exit 1
+	fi
+done
+if ! "$UT" view --help >/dev/null 2>&1; then
+	echo "not ok 1 - 'unitrace view' is linked into $UT"
+	echo "1..1"
+	exit 1
+fi
+
+T=$(mktemp -d /tmp/ut-view.XXXXXX)
+TM=(tmux -L "ut-view-$$" -f /dev/null)
+cleanup() {
+	"${TM[@]}" kill-server >/dev/null 2>&1
+	[ -n "${RUNPID:-}" ] && kill "$RUNPID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+W=160 H=45
+
+# Start the viewer on (db) in a fresh session "v"; its exit status goes to
+# $T/rc.  Extra arguments go to unitrace view.
+start() { # db [args...]
+	local db=$1
+	shift
+	rm -f "$T/rc"
+	"${TM[@]}" kill-session -t v >/dev/null 2>&1
+	"${TM[@]}" new-session -d -s v -x $W -y $H \
+		"env TERM=xterm-256color LANG=C.UTF-8 $UT view $* $db; echo \$? >$T/rc; sleep 60"
+	"${TM[@]}" set-option -g escape-time 0 >/dev/null 2>&1
+	wait_for 'unitrace view' 5
+}
+screen() { "${TM[@]}" capture-pane -p -t v; }
+keys() { "${TM[@]}" send-keys -t v "$@"; sleep 0.3; }
+# Wait until the screen matches (ERE) or (seconds) pass.
+wait_for() { # regex seconds
+	local i
+	for ((i = 0; i < ${2:-5} * 10; i++)); do
+		screen 2>/dev/null | grep -qE -- "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# The lane area (below the ruler, above the info line).
+lanes() { screen | sed -n "4,$((H - 2))p"; }
+wait_rc() { # seconds
+	local i
+	for ((i = 0; i < ${1:-5} * 10; i++)); do
+		[ -s "$T/rc" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- a demo trace -----------------------------------------------------------
+DB=$T/demo.db
+"$UT" run -q -o "$DB" -- "$DEMO" --threads 2 --duration 0.5 --rate 5000 \
+	>"$T/run.out" 2>"$T/run.err"
+ok $? "demo trace recorded" "$(tail -3 "$T/run.err")"
+
+start "$DB"
+ok $? "viewer starts and draws its header" "$(screen)"
+
+# every guest and vCPU lane, labelled
+missing=""
+while IFS='|' read -r name vcpu; do
+	s=$(screen)
+	printf '%s\n' "$s" | grep -qF -- "$name" || missing="$missing $name"
+	printf '%s\n' "$s" | grep -qE -- "vcpu $vcpu( |\$)" ||
+		missing="$missing $name/vcpu$vcpu"
+done < <(sqlite3 -batch -noheader "$DB" \
+	"SELECT g.name, l.vcpu FROM lanes l JOIN guests g ON g.id = l.guest_id")
+[ -z "$missing" ]
+ok $? "every guest and vCPU lane appears with its name" "missing:$missing
+$(screen)"
+
+# search a span by name, zoom to it: its name is drawn in its lane
+keys / parse Enter
+keys z
+keys -
+lanes | grep -qE 'request|parse|handle|respond'
+ok $? "zoomed to a found span, a demo span name is drawn in a lane" "$(screen)"
+
+# the detail pane of the found event
+keys Enter
+wait_for 'Detail' 2
+s=$(screen)
+printf '%s\n' "$s" | grep -qE 'parse +\(span_begin\)' &&
+	printf '%s\n' "$s" | grep -qE 'req_id +[0-9]+' &&
+	printf '%s\n' "$s" | grep -qE 'hdr_bytes +[0-9]+'
+ok $? "/ finds 'parse'; the detail pane shows its fields (req_id, hdr_bytes)" "$s"
+printf '%s\n' "$s" | grep -qE 'parent: request'
+ok $? "the detail pane names the parent span (request)" "$s"
+
+# a field value: the handler name 'users'
+keys Escape
+! screen | grep -q 'Detail'
+ok $? "Esc closes the detail pane" "$(screen)"
+keys / users Enter
+keys Enter
+wait_for 'Detail' 2
+s=$(screen)
+printf '%s\n' "$s" | grep -qE '(handler|path) +[^ ]*users'
+ok $? "/ finds a field value ('users' in a handler or path field)" "$s"
+keys Enter
+
+# the event list follows the selection
+keys Tab
+s=$(screen)
+printf '%s\n' "$s" | grep -q 'TIME' && printf '%s\n' "$s" | grep -qE '(handler|path)=[^ ]*users'
+ok $? "Tab shows the event list with the selected event" "$s"
+keys Down Down
+keys Tab
+s=$(screen)
+printf '%s\n' "$s" | grep -q 'window'
+ok $? "Tab goes back to the timeline" "$s"
+
+# help lists the keys
+keys '?'
+s=$(screen)
+printf '%s\n' "$s" | grep -q 'Everywhere' && printf '%s\n' "$s" | grep -q 'zoom'
+ok $? "? shows the help with the keys" "$s"
+keys q
+screen | grep -q 'window'
+ok $? "q closes the help" "$(screen)"
+
+# resize: the screen is redrawn for the new size, without leftovers
+"${TM[@]}" resize-window -t v -x 100 -y 30
+sleep 0.5
+s=$(screen)
+bad=""
+[ "$(printf '%s\n' "$s" | wc -l)" -eq 30 ] || bad="$bad rows"
+printf '%s\n' "$s" | head -1 | grep -q '^ unitrace view' || bad="$bad header"
+[ "$(printf '%s\n' "$s" | grep -c 'unitrace view')" -eq 1 ] || bad="$bad header-twice"
+[ "$(printf '%s\n' "$s" | grep -c ' cursor ')" -eq 1 ] || bad="$bad info-line"
+printf '%s\n' "$s" | tail -1 | grep -q 'help' || bad="$bad status-line"
+[ "$(printf '%s\n' "$s" | grep -c 'vcpu 0')" -eq 1 ] || bad="$bad lane-label"
+[ -z "$bad" ]
+ok $? "resizing to 100x30 redraws cleanly" "wrong:$bad
+$s"
+"${TM[@]}" resize-window -t v -x $W -y $H
+sleep 0.3
+
+# fit and quit
+keys 0
+keys q
+wait_rc 3
+ok $? "q quits" "$(screen)"
+[ "$(cat "$T/rc" 2>/dev/null)" = 0 ]
+ok $? "exit status 0 after q"
+
+# ---- lost events ---------------------------------------------------------------
+LDB=$T/lost.db
+"$UT" run -q -o "$LDB" --mode discard --ring-size 16K -- "$DEMO" \
+	--threads 2 --duration 0.5 --rate 0 >"$T/lrun.out" 2>"$T/lrun.err"
+nlost=$(sqlite3 -batch -noheader "$LDB" "SELECT count(*) FROM lost")
+[ "${nlost:-0}" -gt 0 ]
+ok $? "a discard-mode trace with drops has lost ranges ($nlost)"
+start "$LDB"
+s=$(lanes)
+printf '%s\n' "$s" | grep -qE 'lost [0-9]+' && printf '%s\n' "$s" | grep -q '///'
+ok $? "lost-event ranges are marked on their lanes" "$(screen)"
+keys x
+screen | grep -qE 'events lost \((guest|overwrite|corrupt)\)'
+ok $? "x jumps to the next lost-event range" "$(screen)"
+keys q
+wait_rc 3
+
+# ---- crashes -------------------------------------------------------------------
+CDB=$T/crash.db
+cp "$DB" "$CDB"
+ncr=$(sqlite3 -batch -noheader "$CDB" "SELECT count(*) FROM crashes")
+if [ "${ncr:-0}" -eq 0 ]; then
+	echo "# no crash rows from crash capture in this trace: inserting a" \
+		"synthetic crashes row"
+	sqlite3 -batch "$CDB" "INSERT INTO crashes(guest_id, ts, reason, signal,
+		fault_addr, registers, backtrace)
+		SELECT g.id, (g.first_ts + g.last_ts) / 2,
+		'synthetic: page fault in handler', 11, 3735928559,
+		'rip=0x401000 rsp=0x7ffc1000' || char(10) || 'rax=0x0 rbx=0x1',
+		'#0 handle_request at demo.c:201' || char(10) ||
+		'#1 vcpu_main at demo.c:260'
+		FROM guests g LIMIT 1"
+fi
+start "$CDB"
+screen | grep -qE '^.{17}.*X'
+keys e
+s=$(screen)
+printf '%s\n' "$s" | grep -q 'X CRASH' && printf '%s\n' "$s" | grep -qE 'crash 1/[0-9]+'
+ok $? "e jumps to a crash, marked on its lane" "$s"
+keys c
+s=$(screen)
+printf '%s\n' "$s" | grep -q 'CRASH 1/' &&
+	printf '%s\n' "$s" | grep -qiE 'backtrace|crash_frames' &&
+	printf '%s\n' "$s" | grep -q 'last [0-9]* events'
+ok $? "c opens the crash view (reason, backtrace, last events)" "$s"
+keys q
+keys q
+wait_rc 3
+[ "$(cat "$T/rc" 2>/dev/null)" = 0 ]
+ok $? "q closes the crash view, then quits with status 0"
+
+# ---- follow mode -----------------------------------------------------------------
+FDB=$T/follow.db
+"$UT" run -q -o "$FDB" -- "$DEMO" --threads 1 --duration 4 --rate 2000 \
+	>"$T/frun.out" 2>"$T/frun.err" &
+RUNPID=$!
+for ((i = 0; i < 50; i++)); do
+	[ "$(sqlite3 -batch -noheader "$FDB" "SELECT count(*) FROM events" 2>/dev/null)" \
+		-gt 0 ] 2>/dev/null && break
+	sleep 0.1
+done
+start "$FDB" -f
+c1=$(screen | head -1 | sed -n 's/.* \([0-9][0-9]*\) events.*/\1/p')
+sleep 1.5
+c2=$(screen | head -1 | sed -n 's/.* \([0-9][0-9]*\) events.*/\1/p')
+[ -n "$c1" ] && [ -n "$c2" ] && [ "$c2" -gt "$c1" ]
+ok $? "-f follows the events the collector writes ($c1 -> $c2)" "$(screen)"
+keys q
+wait_rc 3
+wait "$RUNPID" 2>/dev/null
+RUNPID=
+
+# ---- errors: on stderr, non-zero, terminal untouched ------------------------------
+check_err() { # db pattern description
+	"$UT" view "$1" >"$T/e.out" 2>"$T/e.err" </dev/null
+	local rc=$?
+	[ $rc -ne 0 ] && [ ! -s "$T/e.out" ] && grep -qiE -- "$2" "$T/e.err"
+	ok $? "$3: clear error, exit $rc, nothing on stdout" \
+		"stderr: $(cat "$T/e.err") stdout bytes: $(wc -c <"$T/e.out")"
+}
+check_err "$T/missing.db" 'does not exist' "a missing file"
+sqlite3 -batch "$T/other.db" "CREATE TABLE t(a); INSERT INTO t VALUES (1);"
+check_err "$T/other.db" 'not a unitrace' "a non-unitrace SQLite file"
+cp "$DB" "$T/corrupt.db"
+# keep the 100-byte file header, garble the rest of the first pages
+# (schema and table roots)
+head -c 60000 /dev/urandom | dd of="$T/corrupt.db" bs=1 seek=100 \
+	conv=notrunc status=none
+check_err "$T/corrupt.db" 'corrupt|malformed|not a' "a corrupt file"
+printf 'hello\n' >"$T/text.db"
+check_err "$T/text.db" 'not a SQLite' "a text file"
+
+# inside a terminal too: the error is printed and the terminal left alone
+rm -f "$T/rc"
+"${TM[@]}" kill-session -t v >/dev/null 2>&1
+"${TM[@]}" new-session -d -s v -x $W -y $H \
+	"$UT view $T/missing.db; echo \$? >$T/rc; sleep 60"
+wait_rc 3
+s=$(screen)
+[ "$(cat "$T/rc" 2>/dev/null)" = 1 ] && printf '%s\n' "$s" | grep -q 'does not exist'
+ok $? "in a terminal: the error is shown, exit 1" "$s"
+
+echo "1..$n"
