@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,8 +20,9 @@
 int ut_collect_parse_poll(const char *cmd, const char *arg, unsigned *out);
 
 static const char run_usage[] =
-	"usage: unitrace run [-o DB] [--mode discard|overwrite] [--ring-size BYTES]\n"
-	"                    [--rings N] [--name NAME] [-q] -- PROGRAM [ARGS...]\n"
+	"usage: unitrace run [-o DB] [--mode discard|overwrite] [--ring-size N]\n"
+	"                    [--rings N] [--name NAME] [--poll-ms N]\n"
+	"                    [--core-dir DIR | --no-core] [-q] -- PROGRAM [ARGS...]\n"
 	"\n"
 	"Run PROGRAM (linked with the unitrace guest library, hosted port) and\n"
 	"store every event it emits in DB until it exits.  The exit status is\n"
@@ -30,7 +32,7 @@ static const char run_usage[] =
 	"                       appended to if it exists\n"
 	"  -m, --mode MODE      ring mode: discard (never overwrite; count drops)\n"
 	"                       or overwrite (flight recorder)\n"
-	"  -s, --ring-size N    bytes per ring, power of two (K/M suffixes)\n"
+	"  -s, --ring-size N    bytes per ring, power of two (K/M/G suffixes)\n"
 	"  -r, --rings N        number of rings (vCPUs / threads)\n"
 	"  -n, --name NAME      guest name (default: the program's name)\n"
 	"      --poll-ms N      idle poll interval in milliseconds (default 2)\n"
@@ -60,6 +62,7 @@ static int run_run(int argc, char **argv)
 	int c, rc;
 	pid_t pid;
 
+	umask(077); /* the database and cores stay private */
 	memset(&o, 0, sizeof(o));
 	o.cmd = "run";
 	o.db_path = db && *db ? db : "trace.db";

@@ -247,11 +247,17 @@ static long guest_drain(struct engine *e, struct cguest *g)
 			caught_up = false;
 	}
 	if (final && caught_up) {
+		char why[UT_CRASH_REASON_LEN + 32] = "";
 		if (state == UT_STATE_CRASHED) {
 			ut_crash_opts_t co = {e->o->no_core ? NULL : e->core_dir,
 					      e->o->quiet, e->o->cmd};
+			struct ut_crash_rec rec;
 			if (ut_crash_capture_hosted(e->st, g->id, rd, &g->t, &co))
 				return -1;
+			if (ut_reader_crash(rd, &rec) == 0)
+				snprintf(why, sizeof(why), "%s", rec.reason);
+			else
+				snprintf(why, sizeof(why), "invalid crash record");
 		}
 		for (uint32_t i = 0; i < rd->nr_rings; i++) {
 			rc = ut_reader_finish(rd, i, &sink);
@@ -265,7 +271,7 @@ static long guest_drain(struct engine *e, struct cguest *g)
 		if (ut_store_guest_status(e->st, g->id, status,
 				!strcmp(status, "vanished")
 				? "process ended without ut_shutdown (killed?)"
-				: NULL))
+				: why[0] ? why : NULL))
 			return -1;
 	}
 	return moved;
@@ -470,15 +476,23 @@ int ut_collect(ut_collect_opts_t *o)
 		snprintf(e.dir, sizeof(e.dir), "%s", o->dir);
 	else
 		ut_hosted_default_dir(e.dir, sizeof(e.dir));
-	if (o->core_dir) {
-		snprintf(e.core_dir, sizeof(e.core_dir), "%s", o->core_dir);
-	} else { /* cores/ beside the database */
+	{
+		/* Absolute, so the path stored with a crash works from anywhere. */
+		char cwd[PATH_MAX / 2] = "";
+		char rel[PATH_MAX / 2];
 		const char *slash = strrchr(o->db_path, '/');
-		if (slash)
-			snprintf(e.core_dir, sizeof(e.core_dir), "%.*s/cores",
+
+		if (o->core_dir)
+			snprintf(rel, sizeof(rel), "%s", o->core_dir);
+		else if (slash) /* cores/ beside the database */
+			snprintf(rel, sizeof(rel), "%.*s/cores",
 				 (int)(slash - o->db_path), o->db_path);
 		else
-			snprintf(e.core_dir, sizeof(e.core_dir), "cores");
+			snprintf(rel, sizeof(rel), "cores");
+		if (rel[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+			cwd[0] = 0;
+		snprintf(e.core_dir, sizeof(e.core_dir), "%s%s%s", cwd,
+			 cwd[0] ? "/" : "", rel);
 	}
 	e.st = ut_store_open(o->db_path, UT_STORE_CREATE, err, sizeof(err));
 	if (!e.st) {
@@ -558,7 +572,8 @@ int ut_collect(ut_collect_opts_t *o)
 /* ---- unitrace collect ------------------------------------------------------ */
 
 static const char collect_usage[] =
-	"usage: unitrace collect [-o DB] [--dir DIR] [--poll-ms N] [--duration S] [-q]\n"
+	"usage: unitrace collect [-o DB] [--dir DIR] [--poll-ms N] [--duration S]\n"
+	"                        [--core-dir DIR | --no-core] [-q]\n"
 	"\n"
 	"Watch the rendezvous directory, attach every hosted guest that appears\n"
 	"and store its events in DB until interrupted (SIGINT or SIGTERM flush\n"
@@ -570,7 +585,8 @@ static const char collect_usage[] =
 	"                    or /tmp/unitrace-UID)\n"
 	"      --poll-ms N   idle poll interval in milliseconds (default 5)\n"
 	"      --duration S  stop after S seconds\n"
-	"      --core-dir DIR  where cores of crashed guests go (default: cores/\n"
+	"      --core-dir DIR\n"
+	"                    where cores of crashed guests go (default: cores/\n"
 	"                    beside the database)\n"
 	"      --no-core     capture crashes (record, backtrace, last events)\n"
 	"                    without writing core files\n"

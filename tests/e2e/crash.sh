@@ -15,6 +15,10 @@ ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not o
 is() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got '$1', want '$2'"; fi; }
 q() { sqlite3 -batch -noheader "$1" "$2"; }
 
+# In a sanitizer build (make check-asan) let the guest's own crash handlers
+# see the faults rather than ASan's.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0"
+
 have_gdb=1
 command -v gdb >/dev/null || have_gdb=0
 
