@@ -32,6 +32,7 @@
 #include "backtrace.h"
 #include "collector.h"
 #include "core.h"
+#include "crash.h"
 #include "../tap.h"
 
 extern const struct ut_cmd ut_cmd_crash;
@@ -907,116 +908,8 @@ static void test_symbolize(void)
 
 /* ---- 6. real crashes of a child ------------------------------------------------ */
 
-/* The hosted memory source in miniature: /proc/PID/smaps (ranges, without
- * the mappings marked "dd", MADV_DONTDUMP, as the kernel's own dumps)
- * + /proc/PID/mem, and /proc/PID/pagemap for untouched anonymous pages. */
-struct procmem {
-	int fd, pagemap;
-	ut_mem_range_t *r;
-	uint8_t *anon; /* per range: anonymous (no file behind it) */
-	size_t n;
-};
-
-static long proc_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	struct procmem *m = ctx;
-
-	if (addr > (uint64_t)INT64_MAX)
-		return -1;
-	return (long)pread(m->fd, buf, len, (off_t)addr);
-}
-
-static uint64_t proc_unpopulated(void *ctx, uint64_t addr, uint64_t len)
-{
-	struct procmem *m = ctx;
-	uint64_t ent[512], done = 0;
-	size_t i;
-
-	for (i = 0; i < m->n; i++)
-		if (addr >= m->r[i].addr && addr - m->r[i].addr < m->r[i].len)
-			break;
-	if (i == m->n || !m->anon[i] || m->pagemap < 0)
-		return 0;
-	while (done < len) {
-		uint64_t pages = (len - done + 4095) / 4096;
-		if (pages > 512)
-			pages = 512;
-		ssize_t n = pread(m->pagemap, ent, pages * 8,
-				  (off_t)((addr + done) / 4096 * 8));
-		if (n <= 0)
-			break;
-		for (ssize_t k = 0; k < n / 8; k++) {
-			if (ent[k] >> 62) /* present or swapped */
-				return done;
-			done += 4096;
-		}
-	}
-	return done < len ? done : len;
-}
-
-static int procmem_open(int pid, struct procmem *m)
-{
-	char p[64], line[512];
-	size_t cap = 0;
-	int keep = 0;
-
-	memset(m, 0, sizeof(*m));
-	snprintf(p, sizeof(p), "/proc/%d/smaps", pid);
-	FILE *f = fopen(p, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long a, b, ino;
-		char perm[8];
-		int path = 0;
-		if (!strncmp(line, "VmFlags:", 8)) {
-			if (keep && strstr(line, " dd"))
-				m->n--; /* don't dump */
-			keep = 0;
-			continue;
-		}
-		if (sscanf(line, "%llx-%llx %7s %*s %*s %llu %n", &a, &b, perm,
-			   &ino, &path) != 4 || b <= a)
-			continue;
-		keep = 0;
-		if (perm[0] != 'r' || strstr(line, "[vvar]") ||
-		    strstr(line, "[vsyscall]"))
-			continue;
-		if (m->n == cap) {
-			cap = cap ? 2 * cap : 64;
-			ut_mem_range_t *nr = realloc(m->r, cap * sizeof(*nr));
-			uint8_t *na = realloc(m->anon, cap);
-			if (nr)
-				m->r = nr;
-			if (na)
-				m->anon = na;
-			if (!nr || !na)
-				break;
-		}
-		m->anon[m->n] = ino == 0;
-		m->r[m->n++] = (ut_mem_range_t){
-			a, b - a,
-			UT_MEM_R | (perm[1] == 'w' ? UT_MEM_W : 0) |
-				(perm[2] == 'x' ? UT_MEM_X : 0)
-		};
-		keep = 1;
-	}
-	fclose(f);
-	snprintf(p, sizeof(p), "/proc/%d/mem", pid);
-	m->fd = open(p, O_RDONLY | O_CLOEXEC);
-	snprintf(p, sizeof(p), "/proc/%d/pagemap", pid);
-	m->pagemap = open(p, O_RDONLY | O_CLOEXEC);
-	return m->fd < 0 ? -1 : 0;
-}
-
-static void procmem_close(struct procmem *m)
-{
-	close(m->fd);
-	if (m->pagemap >= 0)
-		close(m->pagemap);
-	free(m->r);
-	free(m->anon);
-}
+/* Memory comes through the collector's own hosted memory source
+ * (hosted_dump.c), as in a real capture. */
 
 __attribute__((noinline)) void crash_segv_inner(volatile int *p);
 __attribute__((noinline)) void crash_segv_inner(volatile int *p)
@@ -1099,10 +992,15 @@ static void crash_child(int sig)
 	ptrace(PTRACE_GETREGS, pid, NULL, &ur);
 	_Static_assert(sizeof(ur) == 8 * UT_CRASH_NREGS, "user regs");
 
-	struct procmem pm;
-	procmem_open(pid, &pm);
-	ut_memsrc_t src = { .ctx = &pm, .ranges = pm.r, .nranges = pm.n,
-			    .read = proc_read, .unpopulated = proc_unpopulated };
+	ut_hosted_mem_t pm;
+	char merr[256];
+	if (ut_hosted_mem_open(pid, &pm, merr, sizeof(merr))) {
+		ok(0, "hosted memory source opens the child: %s", merr);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return;
+	}
+	const ut_memsrc_t src = pm.src;
 	ut_core_thread_t thr;
 	memset(&thr, 0, sizeof(thr));
 	thr.tid = (uint32_t)pid;
@@ -1206,7 +1104,7 @@ static void crash_child(int sig)
 		ok(1, "# SKIP gdb is not installed");
 	}
 
-	procmem_close(&pm);
+	ut_hosted_mem_close(&pm);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 }
