@@ -43,7 +43,7 @@ uint32_t ut_reader_state(const ut_reader_t *r)
 int ut_reader_attach(ut_reader_t *r, void *base, uint64_t size)
 {
 	struct ut_area_hdr *h = &r->hdr;
-	struct region reg[4 + UT_MAX_RINGS];
+	struct region reg[5 + UT_MAX_RINGS];
 	unsigned nreg = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -93,6 +93,8 @@ int ut_reader_attach(ut_reader_t *r, void *base, uint64_t size)
 	reg[nreg++] = (struct region){h->schema_off,
 		(uint64_t)h->schema_cap * UT_SCHEMA_ENTRY_SIZE, "schema"};
 	reg[nreg++] = (struct region){h->crash_off, h->crash_size, "crash record"};
+	reg[nreg++] = (struct region){h->ctl_off, (h->schema_cap + 7u) / 8u,
+				      "control bitmap"};
 	reg[nreg++] = (struct region){h->ring_hdr_off,
 		(uint64_t)h->nr_rings * UT_RING_HDR_SIZE, "ring headers"};
 

@@ -127,7 +127,9 @@ struct ut_area_hdr {
 	uint32_t crash_off;    /* offset of the crash record region */
 	uint32_t crash_size;   /* bytes reserved for it */
 	uint32_t flags;        /* reserved, 0 */
-	uint32_t _reserved0;
+	uint32_t ctl_off;      /* offset of the control bitmap: bit (id - 1)
+	                          set = event type disabled by the collector;
+	                          (schema_cap + 7) / 8 bytes, collector-written */
 
 	/* Cache line 1: clock calibration.  Guest-written once.
 	 * ns = clock_ns_ref + ((ticks - clock_ticks_ref) * clock_mult) >> clock_shift
@@ -154,13 +156,18 @@ struct ut_area_hdr {
 	uint32_t state;        /* enum ut_guest_state, release-stored */
 	uint32_t schema_count; /* schema entries valid, release-stored */
 	uint64_t unassigned_dropped; /* events from vCPUs with no ring */
-	uint64_t _reserved3[6];
+	uint32_t ctl_ack;      /* last ctl_gen the guest has applied */
+	uint32_t _reserved3a;
+	uint64_t _reserved3[5];
 
 	/* Cache line 5: collector-written. */
 	uint32_t collector_state; /* enum ut_collector_state */
 	uint32_t collector_pid;
 	uint64_t collector_heartbeat; /* incremented by the collector */
-	uint64_t _reserved4[6];
+	uint32_t ctl_gen;      /* bumped (release) after the control bitmap or
+	                          a ring's req_mode changed; a futex word */
+	uint32_t _reserved4a;
+	uint64_t _reserved4[5];
 
 	uint8_t _pad[UT_PAGE_SIZE - 6 * UT_CACHE_LINE];
 };
@@ -302,6 +309,9 @@ _Static_assert(offsetof(struct ut_area_hdr, state) == 256, "guest line");
 _Static_assert(offsetof(struct ut_area_hdr, collector_state) == 320,
 	       "collector line");
 _Static_assert(offsetof(struct ut_area_hdr, _pad) == 384, "pad");
+_Static_assert(offsetof(struct ut_area_hdr, ctl_off) == 60, "ctl_off");
+_Static_assert(offsetof(struct ut_area_hdr, ctl_ack) == 272, "ctl_ack");
+_Static_assert(offsetof(struct ut_area_hdr, ctl_gen) == 336, "ctl_gen");
 
 #define UT_RING_HDR_SIZE 256u
 _Static_assert(sizeof(struct ut_ring_hdr) == UT_RING_HDR_SIZE, "ring hdr");

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -387,6 +388,44 @@ void ut_port_die(void)
 	abort();
 }
 
+/* `unitrace ctl` changes the control bitmap and bumps ctl_gen, then wakes
+ * this thread (the area is shared memory: a plain futex across processes).
+ * It applies the change even when every event is disabled, and sleeps
+ * otherwise. */
+static void *ctl_thread(void *arg)
+{
+	struct ut_area_hdr *h = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the program's */
+	while (ut_load_acquire(&h->state) == UT_STATE_RUNNING) {
+		uint32_t seen = ut_load_acquire(&h->ctl_gen);
+		struct timespec to = {1, 0};
+
+		ut_ctl_poll();
+		syscall(SYS_futex, &h->ctl_gen, FUTEX_WAIT, seen, &to, NULL, 0);
+	}
+	return NULL;
+}
+
+static void start_ctl_thread(struct ut_area_hdr *h)
+{
+	const char *s = getenv("UNITRACE_CTL");
+	pthread_attr_t a;
+	pthread_t t;
+
+	if (s && !strcmp(s, "0"))
+		return;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	if (pthread_create(&t, &a, ctl_thread, h) != 0)
+		fprintf(stderr, "unitrace: no control thread: unitrace ctl "
+			"will not reach this program\n");
+	pthread_attr_destroy(&a);
+}
+
 static void at_exit_shutdown(void)
 {
 	ut_shutdown();
@@ -433,6 +472,7 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 	atexit(at_exit_shutdown);
 	ut_hdr = h;
 	install_crash_handlers();
+	start_ctl_thread(h);
 	/* `unitrace run` asks the guest to wait until it is attached, so a
 	 * short-lived program loses nothing. */
 	long ms = env_ms("UNITRACE_WAIT_ATTACH_MS", 0);

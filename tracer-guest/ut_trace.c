@@ -209,6 +209,8 @@ int ut_init(const ut_config_t *user_cfg)
 	off += (uint64_t)schema_cap * UT_SCHEMA_ENTRY_SIZE;
 	uint64_t crash_off = off;
 	off += UT_CRASH_REGION_SIZE;
+	uint64_t ctl_off = off;
+	off += ut_round_up((schema_cap + 7) / 8, UT_PAGE_SIZE);
 	uint64_t ring_hdr_off = off;
 	off += ut_round_up((uint64_t)cfg.nr_rings * UT_RING_HDR_SIZE, UT_PAGE_SIZE);
 	uint64_t data_off = off;
@@ -235,6 +237,7 @@ int ut_init(const ut_config_t *user_cfg)
 	h->schema_cap = schema_cap;
 	h->crash_off = (uint32_t)crash_off;
 	h->crash_size = UT_CRASH_REGION_SIZE;
+	h->ctl_off = (uint32_t)ctl_off;
 	ut_ticks = ut_port_clock(h);
 	ut_strlcpy(h->name, cfg.name, sizeof(h->name));
 	if (cfg.build_id && cfg.build_id_len) {
@@ -396,6 +399,40 @@ void ut_panic(const char *reason)
 }
 
 /* ---- control ------------------------------------------------------------ */
+
+static uint32_t ut_ctl_seen; /* last ctl_gen applied */
+
+/* Enable or disable (d) as bit (id - 1) of the control bitmap says. */
+static void ut_ctl_apply(ut_event_desc_t *d, const uint8_t *bits)
+{
+	uint32_t i = (uint32_t)d->id - UT_EVENT_ID_FIRST;
+
+	if (d->registered && i < ut_area->schema_cap)
+		d->enabled = !((ut_load_once(&bits[i / 8]) >> (i % 8)) & 1);
+}
+
+/* Apply the collector's enable/disable bitmap if it changed. */
+int ut_ctl_poll(void)
+{
+	const uint8_t *bits;
+	uint32_t gen;
+
+	if (!ut_ready)
+		return 0;
+	gen = ut_load_acquire(&ut_area->ctl_gen);
+	if (gen == __atomic_load_n(&ut_ctl_seen, __ATOMIC_RELAXED))
+		return 0;
+	bits = (const uint8_t *)ut_area + ut_area->ctl_off;
+	ut_ctl_apply(&ut__ev_ut__log_emit, bits);
+	if (__start_ut_events)
+		for (ut_event_desc_t *const *d = __start_ut_events;
+		     d < __stop_ut_events; d++)
+			ut_ctl_apply(*d, bits);
+	__atomic_store_n(&ut_ctl_seen, gen, __ATOMIC_RELAXED);
+	ut_store_release(&ut_area->ctl_ack, gen);
+	return 1;
+}
+
 
 int ut_set_vcpu(uint32_t vcpu)
 {

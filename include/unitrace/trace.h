@@ -94,6 +94,14 @@ int ut_set_vcpu(uint32_t vcpu);
  * ring is full. */
 void ut_set_mode(int ring, uint32_t mode);
 
+/*
+ * Apply what `unitrace ctl` asked for (event types enabled or disabled),
+ * if it changed since the last call.  Ports call it from a context that
+ * runs even when every event is disabled (the hosted port: a thread
+ * sleeping on the control word).  Returns 1 if something was applied.
+ */
+int ut_ctl_poll(void);
+
 /* Enable or disable every event type called (name) (all if NULL).
  * Returns how many event types matched. */
 unsigned ut_enable(const char *name, bool on);

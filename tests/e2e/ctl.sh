@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# unitrace ctl against a running hosted guest beside a running collector:
+# disable and re-enable an event type (the trace shows the gap), switch the
+# rings' mode, and refuse bad requests.  TAP.
+set -u
+B=${B:-build}
+UT=$B/unitrace
+T=$(mktemp -d /tmp/ut-ctl.XXXXXX)
+COLL= G=
+cleanup() {
+	[ -n "$G" ] && kill "$G" 2>/dev/null
+	[ -n "$COLL" ] && kill "$COLL" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+n=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+is() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got '$1', want '$2'"; fi; }
+q() { sqlite3 -batch -noheader "$1" "$2"; }
+
+rv=$T/rv db=$T/t.db
+$UT collect -q -o "$db" --dir "$rv" --poll-ms 2 2>/dev/null &
+COLL=$!
+sleep 0.3
+UNITRACE_DIR=$rv UNITRACE_NAME=svc UNITRACE_WAIT_ATTACH_MS=5000 \
+	$B/demo-guest --threads 2 --duration 3 --rate 5000 -q >"$T/out" &
+G=$!
+sleep 0.5
+is "$($UT ctl --dir "$rv" | sed 's/\.[0-9]*$//')" "svc" "ctl lists the running guest"
+$UT ctl --dir "$rv" svc show >"$T/show"
+grep -q "net_rx .*instant .*enabled" "$T/show"; ok $? "show: net_rx is enabled"
+grep -q "ring 0 .*discard" "$T/show"; ok $? "show: ring 0 in discard mode"
+$UT ctl --dir "$rv" svc disable net_rx >/dev/null; ok $? "disable net_rx confirmed by the guest"
+$UT ctl --dir "$rv" svc show | grep -q "net_rx .*disabled"; ok $? "show: net_rx disabled"
+sleep 1
+$UT ctl --dir "$rv" svc enable net_rx >/dev/null; ok $? "enable net_rx confirmed"
+$UT ctl --dir "$rv" svc mode overwrite >"$T/mode"; ok $? "mode overwrite"
+is "$(grep -c ': overwrite$' "$T/mode")" "2" "both rings switched to overwrite"
+$UT ctl --dir "$rv" svc disable no_such_event >/dev/null 2>&1; is "$?" "1" "unknown event type: exit 1"
+$UT ctl --dir "$rv" svc mode sideways >/dev/null 2>&1; is "$?" "2" "bad mode: exit 2"
+$UT ctl --dir "$rv" nobody show >/dev/null 2>&1; is "$?" "1" "unknown guest: exit 1"
+$UT ctl --dir "$rv" svc frobnicate >/dev/null 2>&1; is "$?" "2" "unknown action: exit 2"
+wait $G; G=
+sleep 0.3
+kill -INT $COLL; wait $COLL; COLL=
+gap=$(q "$db" "SELECT max(d) FROM (SELECT ts - lag(ts) OVER (PARTITION BY guest_id, vcpu ORDER BY ts) AS d FROM ev_net_rx)")
+ok $(( gap > 800000000 ? 0 : 1 )) "the trace shows net_rx off for about a second (longest gap ${gap} ns)"
+req=$(q "$db" "SELECT max(d) FROM (SELECT ts - lag(ts) OVER (PARTITION BY guest_id, vcpu ORDER BY ts) AS d FROM ev_request)")
+ok $(( req < 100000000 ? 0 : 1 )) "...while request spans went on (longest gap ${req} ns)"
+is "$(q "$db" "SELECT count(*) FROM lost")" "0" "no events lost around the changes"
+echo "1..$n"

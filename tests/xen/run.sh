@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The Xen rig: boot Xen 4.17 + a Debian dom0 under QEMU (TCG: KVM does not
+# work on these machines), run tests/xen/dom0-init.sh in dom0, bring the
+# results back through a raw virtio disk and check them here. Prints TAP.
+#
+#   B=build tests/xen/run.sh [boot|full]
+#
+#   boot   Xen and dom0 up to `xl info`, then power off (about 30 s)
+#   full   (default) the traced PVH demo: one run traced, one that crashes
+#
+# Environment:
+#   XEN_RIG_TIMEOUT=S     hard limit on QEMU (default 180 s boot, 480 s full)
+#   XEN_BENCH_DUMPCORE=1  also time `xl dump-core` of the crashed domain (slow
+#                         under TCG: about 530 s for 128 MB, raise the timeout)
+#   XEN_RIG_SHELL=1       leave a shell on the console instead of powering off
+#   XEN_TRACE_S=6 XEN_CRASH_AFTER_S=2   demo durations
+# Files: $B/xen-rig/logs/MODE.log (serial console, host seconds on each
+# line), $B/xen-rig/results/ (what dom0 wrote: timings, trace.db, cores,
+# console logs, collector stderr).
+set -u
+B=${B:-build}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+export B
+MODE=${1:-full}
+R=$B/xen-rig
+LOGS=$R/logs
+RES=$R/results
+LOG=$LOGS/$MODE.log
+n=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+bail() { ok 1 "$1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/#   /'; echo "1..$n"; exit 1; }
+
+case $MODE in
+boot) TIMEOUT=${XEN_RIG_TIMEOUT:-180} ;;
+full) TIMEOUT=${XEN_RIG_TIMEOUT:-480} ;;
+*) echo "usage: $0 [boot|full]" >&2; exit 2 ;;
+esac
+command -v qemu-system-x86_64 >/dev/null || bail "qemu-system-x86_64 present"
+
+# ---- build what is missing -------------------------------------------------
+mkdir -p "$R"
+t0=$EPOCHREALTIME
+tests/xen/fetch.sh > "$R/fetch.log" 2>&1 || bail "fetch the Xen packages" "$(tail -5 "$R/fetch.log")"
+tests/xen/build-initramfs.sh > "$R/initramfs.log" 2>&1 || bail "build the dom0 initramfs" "$(tail -5 "$R/initramfs.log")"
+prep=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+ok 0 "packages fetched and dom0 initramfs built (${prep} s, $(du -h "$R/dom0.cpio" | cut -f1))"
+
+# ---- boot ------------------------------------------------------------------
+mkdir -p "$LOGS"
+rm -rf "$RES" "$R/xfer.img"
+truncate -s 512M "$R/xfer.img"
+XEN_CMDLINE="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1024M,max:1024M dom0_max_vcpus=2 smap=0 smep=0"
+DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init rig.mode=$MODE rig.dumpcore=${XEN_BENCH_DUMPCORE:-0} rig.trace=${XEN_TRACE_S:-6} rig.crash_after=${XEN_CRASH_AFTER_S:-2} rig.shell=${XEN_RIG_SHELL:-0}"
+# QEMU's -initrd for a multiboot kernel is a comma-separated module list,
+# each "FILE ARGS": a comma inside ARGS must be doubled.
+DOM0_CMDLINE=${DOM0_CMDLINE//,/,,}
+# stamp: prefix each line with the host seconds since t0
+stamp() {
+	local line us
+	while IFS= read -r line; do
+		us=$(( ${EPOCHREALTIME/./} - ${t0/./} ))
+		printf '%4d.%02d %s\n' $((us / 1000000)) $((us % 1000000 / 10000)) "${line%$'\r'}"
+	done
+}
+t0=$EPOCHREALTIME
+timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
+	-machine pc -nographic -nodefaults -display none -no-reboot -serial stdio \
+	-drive "file=$R/xfer.img,format=raw,if=virtio" \
+	-kernel "$R/xen" -append "$XEN_CMDLINE" \
+	-initrd "$R/vmlinuz $DOM0_CMDLINE,$R/dom0.cpio" </dev/null 2>&1 |
+	stamp > "$LOG"
+qrc=${PIPESTATUS[0]}
+wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+ready=$(awk '/RIG DOM0 READY/ { print $1; exit }' "$LOG")
+
+# ---- host-side checks ------------------------------------------------------
+[ "$qrc" -eq 0 ]
+ok $? "QEMU powered off by itself (exit $qrc, ${wall} s, limit ${TIMEOUT} s; log $LOG)"
+[ -n "$ready" ]
+ok $? "Xen + dom0 booted to xl info (dom0 ready at ${ready:-never} s)"
+if [ -z "$ready" ]; then
+	grep -E 'Panic|panic|BUG|FATAL|Oops|error' "$LOG" | head -8 | sed 's/^/#   /'
+	tail -5 "$LOG" | sed 's/^/#   /'
+fi
+mkdir -p "$RES"
+tar -C "$R" -xf "$R/xfer.img" 2>/dev/null   # dom0 wrote results/ at offset 0
+[ -f "$RES/DONE" ]
+ok $? "results came back through the virtio disk ($RES)"
+grep -q '^xen_version *: 4\.17' "$RES/xl-info.txt" 2>/dev/null
+ok $? "xl info in dom0: $(sed -n 's/^xen_version *: //p' "$RES/xl-info.txt" 2>/dev/null)"
+[ -s "$RES/notes" ] && sed 's/^/# dom0 note: /' "$RES/notes"
+if [ -f "$RES/timings" ]; then
+	echo "# timings (host: QEMU start to dom0 ready ${ready:-?} s, whole run ${wall} s; dom0 steps in seconds):"
+	sed 's/^/#   /' "$RES/timings"
+fi
+
+if [ "$MODE" = full ]; then
+	q() { sqlite3 -batch -noheader "$RES/trace.db" "$1" 2>/dev/null; }
+	PVH=$B/pvh-demo/pvh-demo.elf
+	[ -f "$RES/trace.db" ]
+	ok $? "the collector in dom0 wrote a trace database"
+	[ -s "$RES/collector.err" ] && tail -5 "$RES/collector.err" | sed 's/^/# collector: /'
+	# run 1: stored events == what the unikernel says it emitted minus dropped
+	con1=$RES/guest-pvhdemo1.log
+	read -r em dr < <(sed -n 's/.*pvh-demo: emitted \([0-9]*\) dropped \([0-9]*\).*/\1 \2/p' "$con1" 2>/dev/null | tail -1)
+	g1="(SELECT id FROM guests WHERE name LIKE '%pvhdemo1%' OR id = (SELECT min(id) FROM guests))"
+	stored=$(q "SELECT count(*) FROM events e JOIN lanes l ON l.id = e.lane WHERE l.guest_id = $g1 LIMIT 1")
+	over=$(q "SELECT coalesce(sum(count), 0) FROM lost x JOIN lanes l ON l.id = x.lane WHERE l.guest_id = $g1 AND reason = 'overwrite'")
+	if [ -n "${em:-}" ]; then
+		[ "$stored" = "$((em - dr))" ] || [ "$((stored + ${over:-0}))" = "$((em - dr))" ]
+		ok $? "run 1: stored events ($stored, + $over overwritten) = emitted - dropped ($em - $dr)"
+	else
+		ok 1 "run 1: the console says 'pvh-demo: emitted N dropped M'"
+		tail -5 "$con1" 2>/dev/null | sed 's/^/#   /'
+	fi
+	# mode switch
+	if grep -q '^ctl: not built' "$RES/ctl.txt" 2>/dev/null; then
+		skip "ring mode switched with unitrace ctl" "ctl: not built"
+	else
+		grep -q '^rc=0' "$RES/ctl.txt" 2>/dev/null &&
+			{ grep -qi 'overwrite' "$con1" 2>/dev/null || grep -qi 'overwrite' "$RES/ctl.txt"; }
+		ok $? "ring mode switched with unitrace ctl: $(head -1 "$RES/ctl.txt" 2>/dev/null)"
+	fi
+	# run 2: the crash
+	[ "$(q "SELECT count(*) FROM crashes")" = 1 ]
+	ok $? "run 2: one crash row"
+	bt=$(q "SELECT group_concat(function, ' ') FROM crash_frames f JOIN crashes c ON c.id = f.crash_id WHERE f.method = c.bt_method")
+	[ -n "$bt" ] || bt=$(q "SELECT backtrace FROM crashes" | tr '\n' ' ')
+	case "$bt" in *parse_cookie*) r=0 ;; *) r=1 ;; esac
+	ok $r "run 2: stored backtrace names parse_cookie ($(echo "$bt" | cut -c1-100))"
+	core=$(q "SELECT core_path FROM crashes" | head -1)
+	hcore=$RES/cores/$(basename "${core:-none}")
+	if [ -f "$hcore" ] && command -v gdb >/dev/null; then
+		gdb -nx -batch -ex bt "$PVH" "$hcore" > "$RES/gdb-bt.txt" 2>&1
+		grep -q parse_cookie "$RES/gdb-bt.txt"
+		ok $? "gdb -batch -ex bt pvh-demo.elf CORE names parse_cookie"
+		grep -E '^#' "$RES/gdb-bt.txt" | head -6 | sed 's/^/#   /'
+	elif [ -f "$hcore" ]; then
+		skip "gdb bt on the core" "gdb missing"
+	else
+		ok 1 "core file came back ($core)"
+	fi
+fi
+echo "1..$n"

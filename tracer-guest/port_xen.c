@@ -1,0 +1,429 @@
+/*
+ * The Xen port: the guest is a PVH (or HVM) domU unikernel.
+ *
+ * - Shared pages: taken from the unikernel's page allocator and granted,
+ *   read-write, to the collector's domain (dom0 unless ut_xen_set_backend()
+ *   says otherwise) with v1 grant entries.  The grant references of the
+ *   area pages are listed, in order, in "directory" pages (1024 uint32
+ *   references each), themselves granted.
+ * - Rendezvous: keys under the domain's xenstore home, data/unitrace/
+ *   (see docs/xen.md), "state" = "ready" written last.
+ * - Notification: an unbound event channel the collector binds; the port
+ *   sends on it at exit and crash.  The collector also polls.
+ * - Clock: the TSC, with Xen's pvclock of vCPU 0 as calibration, so that
+ *   timestamps convert to Xen system time.
+ * - vCPU: the ring bound to the vCPU the unikernel says is running.
+ * - Crash: nothing to wait for (the domain is kept by on_crash="preserve"
+ *   and the collector reads it after the shutdown); ut_port_die() issues
+ *   SCHEDOP_shutdown(crash).
+ *
+ * Freestanding: everything from the unikernel comes through xen_guest.h.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ut_port.h"
+#include "xen_guest.h"
+
+#define UT_XEN_DEFAULT_NAME "xen-guest"
+#define UT_XEN_MAX_DIR_PAGES 64u /* directory pages: areas up to 256 MiB */
+#define UT_XEN_ATTACH_WAIT_NS 2000000000ull /* at exit, for a collector */
+#define UT_XEN_DRAIN_WAIT_NS 10000000000ull /* at exit, for it to finish */
+
+static uint16_t ut_xen_backend;       /* collector's domain */
+static uint32_t ut_xen_port;          /* event channel, 0: none */
+static uint8_t *ut_xen_area;
+static size_t ut_xen_area_pages;
+static int16_t ut_xen_ring_of[UT_MAX_RINGS]; /* vCPU -> ring + 1, 0: none */
+static char ut_xen_name[UT_NAME_LEN];
+
+/* ---- small freestanding helpers ------------------------------------------ */
+
+static size_t xstrlen(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+/* Append the decimal form of (v) at buf[*len], keeping room for a NUL. */
+static bool xappend_u64(char *buf, size_t cap, size_t *len, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (*len + (size_t)n + 1 > cap)
+		return false;
+	while (n)
+		buf[(*len)++] = tmp[--n];
+	buf[*len] = 0;
+	return true;
+}
+
+static bool xappend_str(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t n = xstrlen(s);
+
+	if (*len + n + 1 > cap)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		buf[(*len)++] = s[i];
+	buf[*len] = 0;
+	return true;
+}
+
+static bool xparse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > 0xffffffffu)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+static void xcpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ __volatile__("cpuid"
+			     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			     : "a"(leaf), "c"(sub));
+}
+
+/* ---- the clock ------------------------------------------------------------ */
+
+/* A consistent copy of vCPU 0's pvclock record; false if not mapped. */
+static bool pvclock_snapshot(struct xg_vcpu_time_info *out)
+{
+	volatile struct xg_shared_info *s = xg_shared_info();
+	volatile struct xg_vcpu_time_info *t;
+	uint32_t v;
+
+	if (!s)
+		return false;
+	t = &s->vcpu_info[0].time;
+	do {
+		v = t->version;
+		ut_rmb();
+		out->tsc_timestamp = t->tsc_timestamp;
+		out->system_time = t->system_time;
+		out->tsc_to_system_mul = t->tsc_to_system_mul;
+		out->tsc_shift = t->tsc_shift;
+		out->flags = t->flags;
+		ut_rmb();
+	} while ((v & 1) || v != t->version);
+	out->version = v;
+	return out->tsc_to_system_mul != 0;
+}
+
+/* (delta) TSC ticks in ns with the pvclock scale (no 128-bit division:
+ * a 64x32 multiply split in two halves). */
+static uint64_t pvclock_scale(uint64_t delta, uint32_t mul, int8_t shift)
+{
+	if (shift < 0)
+		delta >>= -shift;
+	else
+		delta <<= shift;
+	return ((delta >> 32) * mul) + (((delta & 0xffffffffu) * mul) >> 32);
+}
+
+uint64_t ut_xen_time_ns(void)
+{
+	struct xg_vcpu_time_info t;
+	uint64_t tsc;
+
+	if (!pvclock_snapshot(&t))
+		return 0;
+	tsc = ut_arch_ticks();
+	if (tsc < t.tsc_timestamp)
+		return t.system_time;
+	return t.system_time +
+	       pvclock_scale(tsc - t.tsc_timestamp, t.tsc_to_system_mul, t.tsc_shift);
+}
+
+/* Xen's CPUID base (0x40000000 + k * 0x100), or 0. */
+static uint32_t xen_cpuid_base(void)
+{
+	uint32_t r[4];
+
+	for (uint32_t base = 0x40000000u; base < 0x40010000u; base += 0x100) {
+		xcpuid(base, 0, r);
+		if (r[1] == 0x566e6558u && r[2] == 0x65584d4du &&
+		    r[3] == 0x4d4d566eu && r[0] - base >= 2)
+			return base;
+	}
+	return 0;
+}
+
+ut_ticks_fn ut_port_clock(struct ut_area_hdr *h)
+{
+	volatile struct xg_shared_info *s = xg_shared_info();
+	struct xg_vcpu_time_info t;
+
+	h->clock_source = UT_CLOCK_TSC;
+	if (pvclock_snapshot(&t)) {
+		/* ns = system_time + ((tsc - tsc_timestamp) << shift) * mul >> 32,
+		 * i.e. mult = mul << shift, shift 32 (or 32 - shift when the
+		 * pvclock shift is negative). */
+		if (t.tsc_shift >= 0) {
+			h->clock_mult = (uint64_t)t.tsc_to_system_mul << t.tsc_shift;
+			h->clock_shift = 32;
+		} else {
+			h->clock_mult = t.tsc_to_system_mul;
+			h->clock_shift = (uint32_t)(32 - t.tsc_shift);
+		}
+		h->clock_ticks_ref = t.tsc_timestamp;
+		h->clock_ns_ref = t.system_time;
+		uint64_t hz = (1000000000ull << 32) / t.tsc_to_system_mul;
+		h->clock_hz = t.tsc_shift >= 0 ? hz >> t.tsc_shift
+					       : hz << -t.tsc_shift;
+		/* Wall clock: shared_info holds the Unix time of system time 0. */
+		uint32_t v, sec, sec_hi, nsec;
+		do {
+			v = s->wc_version;
+			ut_rmb();
+			sec = s->wc_sec;
+			sec_hi = s->wc_sec_hi;
+			nsec = s->wc_nsec;
+			ut_rmb();
+		} while ((v & 1) || v != s->wc_version);
+		h->clock_realtime_ref = (((uint64_t)sec_hi << 32) | sec) *
+					1000000000ull + nsec + t.system_time;
+		return NULL;
+	}
+	/* No shared_info: the TSC frequency Xen reports (leaf base+3, sub-leaf
+	 * 0, ECX in kHz); times count from ut_init. */
+	uint32_t base = xen_cpuid_base(), r[4] = {0, 0, 0, 0};
+	if (base)
+		xcpuid(base + 3, 0, r);
+	uint64_t khz = r[2] ? r[2] : 1000000; /* unknown: pretend 1 GHz */
+	h->clock_mult = (1000000ull << 32) / khz;
+	h->clock_shift = 32;
+	h->clock_ticks_ref = ut_arch_ticks();
+	h->clock_ns_ref = 0;
+	h->clock_realtime_ref = 0;
+	h->clock_hz = khz * 1000;
+	return NULL;
+}
+
+/* ---- configuration and identity --------------------------------------- */
+
+void ut_xen_set_backend(uint16_t domid)
+{
+	ut_xen_backend = domid;
+}
+
+void ut_port_defaults(ut_config_t *cfg)
+{
+	if (!cfg->name) {
+		int n = xg_xs_read("name", ut_xen_name, sizeof(ut_xen_name));
+		cfg->name = n > 0 ? ut_xen_name : UT_XEN_DEFAULT_NAME;
+	}
+	if (!cfg->nr_rings)
+		cfg->nr_rings = 1; /* a uniprocessor unikernel */
+	if (cfg->mode == UT_CFG_MODE_DEFAULT)
+		cfg->mode = UT_CFG_MODE_DISCARD;
+}
+
+void ut_port_identity(struct ut_area_hdr *h)
+{
+	char buf[16];
+	uint32_t domid = 0;
+
+	if (xg_xs_read("domid", buf, sizeof(buf)) > 0 && xparse_u32(buf, &domid))
+		h->pid = domid;
+	__builtin_memcpy(h->platform, "xen", 4);
+}
+
+/* ---- shared pages and rendezvous -------------------------------------- */
+
+void *ut_port_alloc_shared(size_t bytes)
+{
+	size_t n = (bytes + XG_PAGE_SIZE - 1) / XG_PAGE_SIZE;
+	void *p = xg_alloc_pages(n);
+
+	if (!p)
+		return NULL;
+	ut_xen_area = p;
+	ut_xen_area_pages = n;
+	return p;
+}
+
+/* Grant the page at (va) to the collector, read-write; the reference, or -1. */
+static int grant_page(const void *va)
+{
+	uint32_t nr;
+	struct xg_grant_v1 *gt = xg_grant_table(&nr);
+	uint64_t gfn = xg_virt_to_gfn(va);
+	int ref;
+
+	if (!gt || gfn > 0xffffffffu)
+		return -1;
+	ref = xg_grant_ref_alloc();
+	if (ref < (int)XG_GNTTAB_FIRST_FREE_REF || (uint32_t)ref >= nr)
+		return -1;
+	volatile struct xg_grant_v1 *e = &gt[ref];
+	e->domid = ut_xen_backend;
+	e->frame = (uint32_t)gfn;
+	ut_wmb(); /* domid and frame before the flags that make them live */
+	e->flags = XG_GTF_PERMIT_ACCESS;
+	return ref;
+}
+
+static int xs_put(const char *key, const char *value)
+{
+	char path[64];
+	size_t len = 0;
+
+	if (!xappend_str(path, sizeof(path), &len, "data/unitrace/") ||
+	    !xappend_str(path, sizeof(path), &len, key))
+		return -1;
+	return xg_xs_write(path, value);
+}
+
+static int xs_put_u64(const char *key, uint64_t v)
+{
+	char buf[24];
+	size_t len = 0;
+
+	xappend_u64(buf, sizeof(buf), &len, v);
+	return xs_put(key, buf);
+}
+
+int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
+{
+	static char refs[UT_XEN_MAX_DIR_PAGES * 11 + 1];
+	size_t ndir, len = 0;
+	uint32_t *dir;
+	struct xg_evtchn_alloc_unbound au;
+
+	(void)bytes;
+	if (!ut_xen_area || (uint8_t *)h != ut_xen_area)
+		return -1;
+	ndir = (ut_xen_area_pages + 1023) / 1024;
+	if (ndir > UT_XEN_MAX_DIR_PAGES)
+		return -1;
+	dir = xg_alloc_pages(ndir);
+	if (!dir)
+		return -1;
+	for (size_t i = 0; i < ut_xen_area_pages; i++) {
+		int ref = grant_page(ut_xen_area + i * XG_PAGE_SIZE);
+		if (ref < 0)
+			return -1;
+		dir[i] = (uint32_t)ref;
+	}
+	for (size_t k = 0; k < ndir; k++) {
+		int ref = grant_page((uint8_t *)dir + k * XG_PAGE_SIZE);
+		if (ref < 0 || (k && !xappend_str(refs, sizeof(refs), &len, ",")) ||
+		    !xappend_u64(refs, sizeof(refs), &len, (uint64_t)ref))
+			return -1;
+	}
+
+	au.dom = XG_DOMID_SELF;
+	au.remote_dom = ut_xen_backend;
+	au.port = 0;
+	if (xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_ALLOC_UNBOUND,
+			  (unsigned long)&au) != 0)
+		return -1;
+	ut_xen_port = au.port;
+
+	if (xs_put("abi-version", "1") || xs_put("name", h->name) ||
+	    xs_put_u64("area-pages", ut_xen_area_pages) ||
+	    xs_put("dir-refs", refs) || xs_put_u64("event-channel", au.port))
+		return -1;
+	ut_mb();
+	return xs_put("state", "ready"); /* last: the collector may now attach */
+}
+
+/* Wait until (done) or (ns) of Xen time have passed; without a clock,
+ * about as many yields as milliseconds asked for. */
+static void wait_collector(struct ut_area_hdr *h, uint32_t want, uint64_t ns)
+{
+	uint64_t t0 = ut_xen_time_ns();
+	uint64_t spins = ns / 1000000;
+
+	while (ut_load_acquire(&h->collector_state) < want) {
+		if (t0 ? ut_xen_time_ns() - t0 >= ns : spins-- == 0)
+			return;
+		ut_xen_yield();
+	}
+}
+
+void ut_port_unpublish(struct ut_area_hdr *h)
+{
+	/* The collector maps the granted pages; once the domain powers off
+	 * they go away unless it has mapped them, and a mapped area still
+	 * holds events not drained.  Give it a bounded chance: to attach,
+	 * then to store everything (collector_state DONE).  The grants stay:
+	 * the domain is about to end. */
+	if (ut_load_acquire(&h->collector_state) == UT_COLL_NONE)
+		wait_collector(h, UT_COLL_ATTACHED, UT_XEN_ATTACH_WAIT_NS);
+	if (ut_load_acquire(&h->collector_state) == UT_COLL_ATTACHED) {
+		ut_port_notify(0);
+		wait_collector(h, UT_COLL_DONE, UT_XEN_DRAIN_WAIT_NS);
+	}
+}
+
+/* ---- vCPUs, notification, crash ---------------------------------------- */
+
+int ut_port_vcpu(void)
+{
+	unsigned v = xg_vcpu_id();
+
+	return v < UT_MAX_RINGS ? ut_xen_ring_of[v] - 1 : -1;
+}
+
+void ut_port_set_vcpu(int vcpu)
+{
+	unsigned v = xg_vcpu_id();
+
+	if (v < UT_MAX_RINGS)
+		ut_xen_ring_of[v] = (int16_t)(vcpu + 1);
+}
+
+void ut_port_notify(uint32_t ring)
+{
+	struct xg_evtchn_send s;
+
+	(void)ring; /* one channel for the whole area */
+	if (!ut_xen_port)
+		return;
+	s.port = ut_xen_port;
+	xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_SEND, (unsigned long)&s);
+}
+
+void ut_xen_yield(void)
+{
+	xg_hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_YIELD, 0);
+}
+
+void ut_port_crash_handoff(struct ut_area_hdr *h)
+{
+	/* Nothing to wait for: SCHEDOP_shutdown(crash) pauses the domain and,
+	 * with on_crash="preserve", keeps it for the collector, which reads
+	 * the rings, the crash record and the memory afterwards. */
+	(void)h;
+}
+
+void ut_port_die(void)
+{
+	struct xg_sched_shutdown s = {XG_SHUTDOWN_CRASH};
+
+	for (;;) {
+		xg_hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_SHUTDOWN, (unsigned long)&s);
+		ut_xen_yield();
+	}
+}

@@ -1,0 +1,194 @@
+/*
+ * Xen port of the unitrace guest library: the Xen ABI structures it uses
+ * (our own definitions, sizes checked below against the Xen 4.17 public
+ * headers) and the small interface a unikernel implements so that
+ * port_xen.c can run on it.
+ *
+ * Freestanding: <stdint.h> and <stddef.h> only.
+ */
+#ifndef UT_XEN_GUEST_H
+#define UT_XEN_GUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Xen ABI (x86-64) ---------------------------------------------------- */
+
+#define XG_PAGE_SHIFT 12
+#define XG_PAGE_SIZE 4096u
+#define XG_DOMID_SELF 0x7ff0u
+
+/* Hypercall numbers. */
+#define XG_HC_MEMORY_OP 12
+#define XG_HC_CONSOLE_IO 18
+#define XG_HC_GRANT_TABLE_OP 20
+#define XG_HC_SCHED_OP 29
+#define XG_HC_EVENT_CHANNEL_OP 32
+#define XG_HC_HVM_OP 34
+
+/* sched_op commands and shutdown reasons. */
+#define XG_SCHEDOP_YIELD 0
+#define XG_SCHEDOP_SHUTDOWN 2
+#define XG_SHUTDOWN_POWEROFF 0
+#define XG_SHUTDOWN_REBOOT 1
+#define XG_SHUTDOWN_SUSPEND 2
+#define XG_SHUTDOWN_CRASH 3
+
+struct xg_sched_shutdown {
+	uint32_t reason;
+};
+_Static_assert(sizeof(struct xg_sched_shutdown) == 4, "sched_shutdown");
+
+/* event_channel_op commands. */
+#define XG_EVTCHNOP_SEND 4
+#define XG_EVTCHNOP_ALLOC_UNBOUND 6
+
+struct xg_evtchn_alloc_unbound {
+	uint16_t dom;        /* DOMID_SELF */
+	uint16_t remote_dom; /* who may bind it */
+	uint32_t port;       /* OUT */
+};
+_Static_assert(sizeof(struct xg_evtchn_alloc_unbound) == 8, "alloc_unbound");
+
+struct xg_evtchn_send {
+	uint32_t port;
+};
+
+/* memory_op: XENMEM_add_to_physmap. */
+#define XG_XENMEM_ADD_TO_PHYSMAP 7
+#define XG_MAPSPACE_SHARED_INFO 0
+#define XG_MAPSPACE_GRANT_TABLE 1
+
+struct xg_add_to_physmap {
+	uint16_t domid;
+	uint16_t size;
+	uint32_t space;
+	uint64_t idx;
+	uint64_t gpfn;
+};
+_Static_assert(sizeof(struct xg_add_to_physmap) == 24, "add_to_physmap");
+_Static_assert(offsetof(struct xg_add_to_physmap, gpfn) == 16, "gpfn");
+
+/* hvm_op: HVMOP_get_param. */
+#define XG_HVMOP_GET_PARAM 1
+#define XG_HVM_PARAM_STORE_PFN 1
+#define XG_HVM_PARAM_STORE_EVTCHN 2
+#define XG_HVM_PARAM_CONSOLE_PFN 17
+#define XG_HVM_PARAM_CONSOLE_EVTCHN 18
+
+struct xg_hvm_param {
+	uint16_t domid;
+	uint16_t pad;
+	uint32_t index;
+	uint64_t value;
+};
+_Static_assert(sizeof(struct xg_hvm_param) == 16, "hvm_param");
+
+/* Grant table v1. */
+#define XG_GTF_PERMIT_ACCESS 0x1u
+#define XG_GTF_READONLY 0x4u
+#define XG_GTF_READING 0x8u
+#define XG_GTF_WRITING 0x10u
+#define XG_GNTTAB_FIRST_FREE_REF 8u /* 0-7 belong to the toolstack */
+#define XG_GNTTAB_PER_PAGE 512u
+
+struct xg_grant_v1 {
+	uint16_t flags;
+	uint16_t domid;
+	uint32_t frame;
+};
+_Static_assert(sizeof(struct xg_grant_v1) == 8, "grant_entry_v1");
+
+/* shared_info: the parts we read (pvclock of each vCPU, wall clock). */
+struct xg_vcpu_time_info {
+	uint32_t version; /* odd while Xen updates the record */
+	uint32_t pad0;
+	uint64_t tsc_timestamp;
+	uint64_t system_time; /* ns since the domain's time base */
+	uint32_t tsc_to_system_mul;
+	int8_t tsc_shift;
+	uint8_t flags;
+	uint8_t pad1[2];
+};
+_Static_assert(sizeof(struct xg_vcpu_time_info) == 32, "vcpu_time_info");
+_Static_assert(offsetof(struct xg_vcpu_time_info, tsc_to_system_mul) == 24,
+	       "tsc_to_system_mul");
+
+struct xg_vcpu_info {
+	uint8_t evtchn_upcall_pending;
+	uint8_t evtchn_upcall_mask;
+	uint8_t pad[6];
+	uint64_t evtchn_pending_sel;
+	uint64_t cr2;
+	uint64_t arch_pad;
+	struct xg_vcpu_time_info time;
+};
+_Static_assert(sizeof(struct xg_vcpu_info) == 64, "vcpu_info");
+_Static_assert(offsetof(struct xg_vcpu_info, time) == 32, "vcpu_info.time");
+
+#define XG_LEGACY_MAX_VCPUS 32
+
+struct xg_shared_info {
+	struct xg_vcpu_info vcpu_info[XG_LEGACY_MAX_VCPUS];
+	uint64_t evtchn_pending[64];
+	uint64_t evtchn_mask[64];
+	uint32_t wc_version;
+	uint32_t wc_sec;
+	uint32_t wc_nsec;
+	uint32_t wc_sec_hi;
+	/* arch_shared_info follows; not used */
+};
+_Static_assert(offsetof(struct xg_shared_info, wc_version) == 3072, "wc_version");
+_Static_assert(offsetof(struct xg_shared_info, wc_sec_hi) == 3084, "wc_sec_hi");
+
+/* ---- what the unikernel provides to the port ---------------------------- */
+/*
+ * A unikernel that links tracer-guest/ut_trace.c and port_xen.c implements
+ * these (examples/pvh-demo/xen.c is a complete example; see docs/xen.md for
+ * how they map onto Mini-OS and Unikraft).  None is called on the fast
+ * path; xg_vcpu_id() is called when a vCPU emits its first event.
+ */
+
+/* (n) zeroed, page-aligned pages, contiguous in the guest's virtual
+ * address space, never freed; NULL if there is not enough memory. */
+void *xg_alloc_pages(size_t n);
+
+/* The guest frame number (guest-physical page) behind virtual address va. */
+uint64_t xg_virt_to_gfn(const void *va);
+
+/* Issue hypercall (op) with two arguments; returns Xen's result. */
+long xg_hypercall2(unsigned op, unsigned long a1, unsigned long a2);
+
+/* The mapped v1 grant table and its number of entries. */
+struct xg_grant_v1 *xg_grant_table(uint32_t *nr_entries);
+
+/* Reserve a free grant reference (>= 8) for the port, or -1. */
+int xg_grant_ref_alloc(void);
+
+/* Xenstore, paths relative to the domain's home (/local/domain/<domid>).
+ * read: copies the value NUL-terminated, returns its length or -1;
+ * write: returns 0 or -1. */
+int xg_xs_read(const char *path, char *buf, size_t cap);
+int xg_xs_write(const char *path, const char *value);
+
+/* The mapped shared_info page, or NULL if the unikernel has not mapped it
+ * (then the clock falls back to the TSC frequency Xen reports in CPUID). */
+volatile struct xg_shared_info *xg_shared_info(void);
+
+/* The id of the vCPU executing the caller (0 on a uniprocessor). */
+unsigned xg_vcpu_id(void);
+
+/* ---- what the port offers the unikernel --------------------------------- */
+
+/* The domain the area pages are granted to and the event channel is bound
+ * for (default 0, dom0).  Call before ut_init. */
+void ut_xen_set_backend(uint16_t domid);
+
+/* Xen system time in ns (pvclock of vCPU 0); 0 if shared_info is not
+ * mapped.  Usable before ut_init. */
+uint64_t ut_xen_time_ns(void);
+
+/* Give the CPU back to Xen once (SCHEDOP_yield). */
+void ut_xen_yield(void);
+
+#endif /* UT_XEN_GUEST_H */
