@@ -99,10 +99,11 @@ $(B)/bench/%: $(call obj,bench/%.c) $(LIB_COLLECTOR) $(LIB_GUEST)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST)
 
+# The pkg-config file, for PREFIX (install writes it again for its PREFIX).
+PC_TEXT = 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: unitrace-guest\nDescription: unitrace guest tracer (hosted port)\nVersion: %s\nCflags: -I$${includedir} -I$${includedir}/unitrace\nLibs: -L$${libdir} -lunitrace-guest -lpthread\n'
 $(B)/unitrace-guest.pc: Makefile
 	@mkdir -p $(B)
-	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: unitrace-guest\nDescription: unitrace guest tracer (hosted port)\nVersion: %s\nCflags: -I$${includedir}/unitrace\nLibs: -L$${libdir} -lunitrace-guest -lpthread\n' \
-		'$(PREFIX)' '$(VERSION)' > $@
+	printf $(PC_TEXT) '$(PREFIX)' '$(VERSION)' > $@
 
 # The guest core must compile without any libc header.
 check-freestanding: $(GUEST_CORE_OBJ)
@@ -158,7 +159,7 @@ install: all
 	install -m 644 $(LIB_GUEST) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/unitrace/trace.h formats/ut_abi.h \
 		$(DESTDIR)$(PREFIX)/include/unitrace/
-	install -m 644 $(B)/unitrace-guest.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	printf $(PC_TEXT) '$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unitrace-guest.pc
 	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
