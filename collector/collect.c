@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "crash.h"
+#include "xen.h"
 
 #define RING_BUDGET (4u << 20)  /* bytes per ring per cycle */
 #define BUSY_BYTES (64u << 10)  /* a cycle that moved less than this sleeps */
@@ -48,6 +49,12 @@ struct cguest {
 	int64_t lane[UT_MAX_RINGS];
 	uint64_t events, lost;
 	char status[16];
+	/* Xen transport only (xd NULL for a hosted guest): */
+	ut_xen_dom_t *xd;
+	uint32_t domid;
+	bool dom_gone;      /* the domain shut down or went away */
+	bool dom_crashed;   /* ... with reason crash */
+	char gone_why[96];
 };
 
 struct engine {
@@ -55,6 +62,7 @@ struct engine {
 	ut_store_t *st;
 	struct cguest *guests;
 	int ino;
+	ut_xen_t *xen;      /* --xen: the Xen transport instead of the directory */
 	char dir[PATH_MAX - NAME_MAX - 2];
 	char core_dir[PATH_MAX];
 	uint64_t events;
@@ -105,6 +113,62 @@ static int sink_type(void *ctx, ut_evtype_t *t)
 	return ut_store_evtype(g->e->st, g->id, t);
 }
 
+/* ---- the transport: hosted (memfd) or Xen (grant mapping, xen.h) --------- */
+
+/* Map (g)'s shared area into g->t.map and g->t.size.  0; -1 with a reason
+ * in (err): reject the guest; -2: it went away (stale). */
+static int tp_open(struct engine *e, struct cguest *g, char *err, size_t len)
+{
+	int rc;
+
+	if (!e->xen)
+		return ut_hosted_open(g->path, &g->t, err, len);
+	rc = ut_xen_dom_open(e->xen, g->domid, &g->xd, g->label,
+			     sizeof(g->label), err, len);
+	if (rc == 0)
+		g->t.map = ut_xen_dom_area(g->xd, &g->t.size);
+	return rc;
+}
+
+static bool tp_alive(struct engine *e, struct cguest *g)
+{
+	if (!g->xd)
+		return ut_hosted_alive(&g->t);
+	if (!g->dom_gone) /* once gone, the first verdict stays */
+		g->dom_gone = !ut_xen_dom_alive(e->xen, g->xd, &g->dom_crashed,
+						g->gone_why, sizeof(g->gone_why));
+	return !g->dom_gone;
+}
+
+static int tp_crash(struct engine *e, struct cguest *g,
+		    const ut_crash_opts_t *co)
+{
+	if (g->xd)
+		return ut_crash_capture_xen(e->st, g->id, g->rd, e->xen, g->xd, co);
+	return ut_crash_capture_hosted(e->st, g->id, g->rd, &g->t, co);
+}
+
+/* (g) is final and stored: remove its rendezvous entry (hosted), or apply
+ * the crash policy to its domain (Xen). */
+static void tp_done(struct engine *e, struct cguest *g)
+{
+	if (g->xd)
+		ut_xen_dom_done(e->xen, g->xd, !strcmp(g->status, "crashed"));
+	else
+		unlink(g->path); /* the guest normally did already */
+}
+
+static void tp_close(struct engine *e, struct cguest *g)
+{
+	if (g->xd) {
+		ut_xen_dom_close(e->xen, g->xd);
+		g->xd = NULL;
+		g->t.map = NULL;
+		return;
+	}
+	ut_hosted_close(&g->t);
+}
+
 /* ---- guest life cycle ----------------------------------------------------- */
 
 static void guest_free(struct cguest *g)
@@ -113,7 +177,7 @@ static void guest_free(struct cguest *g)
 		ut_reader_free(g->rd);
 		free(g->rd);
 	}
-	ut_hosted_close(&g->t);
+	tp_close(g->e, g);
 	free(g);
 }
 
@@ -126,13 +190,18 @@ static int guest_reject(struct engine *e, struct cguest *g, const char *why)
 	/* NAME.PID.ut: the name may itself contain dots. */
 	memset(&gi, 0, sizeof(gi));
 	snprintf(gi.name, sizeof(gi.name), "%.64s", g->label);
-	if ((dot = strrchr(gi.name, '.')) && !strcmp(dot, ".ut"))
-		*dot = 0;
-	if ((dot = strrchr(gi.name, '.'))) {
-		*dot = 0;
-		gi.pid = (uint32_t)strtoul(dot + 1, NULL, 10);
+	if (e->xen) {
+		gi.pid = g->domid;
+		snprintf(gi.platform, sizeof(gi.platform), "xen");
+	} else {
+		if ((dot = strrchr(gi.name, '.')) && !strcmp(dot, ".ut"))
+			*dot = 0;
+		if ((dot = strrchr(gi.name, '.'))) {
+			*dot = 0;
+			gi.pid = (uint32_t)strtoul(dot + 1, NULL, 10);
+		}
+		snprintf(gi.platform, sizeof(gi.platform), "hosted");
 	}
-	snprintf(gi.platform, sizeof(gi.platform), "hosted");
 	snprintf(gi.source, sizeof(gi.source), "%.255s", g->path);
 	if (!e->o->quiet)
 		fprintf(stderr, "unitrace %s: rejected guest %s: %s\n",
@@ -152,10 +221,11 @@ static int guest_attach(struct engine *e, struct cguest *g)
 	int rc;
 
 	if (!g->t.map) {
-		rc = ut_hosted_open(g->path, &g->t, err, sizeof(err));
+		rc = tp_open(e, g, err, sizeof(err));
 		if (rc == -2) { /* stale entry: the guest is gone */
 			g->phase = G_DONE;
-			unlink(g->path);
+			if (!e->xen)
+				unlink(g->path);
 			return 0;
 		}
 		if (rc < 0)
@@ -176,6 +246,8 @@ static int guest_attach(struct engine *e, struct cguest *g)
 	ut_guest_info_t gi;
 	ut_reader_guest_info(g->rd, &gi);
 	snprintf(gi.source, sizeof(gi.source), "%.255s", g->path);
+	if (g->xd)
+		gi.pid = g->domid; /* ours, not the guest's word */
 	g->id = ut_store_guest(e->st, &gi);
 	if (g->id < 0)
 		return -1;
@@ -221,8 +293,9 @@ static long guest_drain(struct engine *e, struct cguest *g)
 	ut_reader_t *rd = g->rd;
 	const ut_sink_t sink = {g, sink_event, sink_lost};
 	uint32_t state = ut_reader_state(rd);
-	bool alive = ut_hosted_alive(&g->t);
-	bool final = state == UT_STATE_EXITED || state == UT_STATE_CRASHED || !alive;
+	bool alive = tp_alive(e, g);
+	bool crashed = state == UT_STATE_CRASHED || g->dom_crashed;
+	bool final = state == UT_STATE_EXITED || crashed || !alive;
 	bool caught_up = true;
 	long moved = 0;
 	int rc = ut_reader_schema(rd);
@@ -248,13 +321,15 @@ static long guest_drain(struct engine *e, struct cguest *g)
 	}
 	if (final && caught_up) {
 		char why[UT_CRASH_REASON_LEN + 32] = "";
-		if (state == UT_STATE_CRASHED) {
+		if (crashed) {
 			ut_crash_opts_t co = {e->o->no_core ? NULL : e->core_dir,
 					      e->o->quiet, e->o->cmd};
 			struct ut_crash_rec rec;
-			if (ut_crash_capture_hosted(e->st, g->id, rd, &g->t, &co))
+			if (tp_crash(e, g, &co))
 				return -1;
-			if (ut_reader_crash(rd, &rec) == 0)
+			if (state != UT_STATE_CRASHED)
+				snprintf(why, sizeof(why), "%s", g->gone_why);
+			else if (ut_reader_crash(rd, &rec) == 0)
 				snprintf(why, sizeof(why), "%s", rec.reason);
 			else
 				snprintf(why, sizeof(why), "invalid crash record");
@@ -264,13 +339,14 @@ static long guest_drain(struct engine *e, struct cguest *g)
 			if (rc == -2)
 				return -1;
 		}
-		const char *status = state == UT_STATE_CRASHED ? "crashed"
+		const char *status = crashed ? "crashed"
 				     : state == UT_STATE_EXITED ? "exited" : "vanished";
 		snprintf(g->status, sizeof(g->status), "%s", status);
 		g->phase = G_DONE;
 		if (ut_store_guest_status(e->st, g->id, status,
 				!strcmp(status, "vanished")
-				? "process ended without ut_shutdown (killed?)"
+				? (g->gone_why[0] ? g->gone_why
+				   : "process ended without ut_shutdown (killed?)")
 				: why[0] ? why : NULL))
 			return -1;
 	}
@@ -293,7 +369,7 @@ static void guest_after_commit(struct engine *e, struct cguest *g)
 		return;
 	if (strcmp(g->status, "corrupt") && strcmp(g->status, "rejected")) {
 		ut_store_release(&live->collector_state, (uint32_t)UT_COLL_DONE);
-		unlink(g->path); /* the guest normally did already */
+		tp_done(e, g);
 		if (!e->o->quiet)
 			fprintf(stderr, "unitrace %s: %s %s: %llu events, "
 				"%llu lost\n", e->o->cmd, g->label, g->status,
@@ -302,7 +378,7 @@ static void guest_after_commit(struct engine *e, struct cguest *g)
 	}
 	e->events += g->events;
 	e->lost += g->lost;
-	ut_hosted_close(&g->t);
+	tp_close(e, g);
 	if (g->rd) {
 		ut_reader_free(g->rd);
 		free(g->rd);
@@ -320,13 +396,59 @@ static bool known(struct engine *e, const char *name)
 	return false;
 }
 
+/* --xen: add domains that publish a ready area; forget finished guests
+ * whose domain no longer does (destroyed).  A crashed domain that is kept
+ * still publishes: it is not attached again. */
+static void rescan_xen(struct engine *e)
+{
+	uint32_t doms[512];
+	int n = ut_xen_scan(e->xen, doms, 512);
+
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		char entry[16];
+		snprintf(entry, sizeof(entry), "dom%u", doms[i]);
+		if (known(e, entry))
+			continue;
+		struct cguest *g = calloc(1, sizeof(*g));
+		if (!g)
+			break;
+		g->e = e;
+		g->t.fd = -1;
+		g->domid = doms[i];
+		snprintf(g->entry, sizeof(g->entry), "%s", entry);
+		snprintf(g->label, sizeof(g->label), "domain %u", doms[i]);
+		snprintf(g->path, sizeof(g->path), UT_XEN_BASE, doms[i]);
+		g->first_seen_ms = now_ms();
+		g->next = e->guests;
+		e->guests = g;
+	}
+	for (struct cguest **pp = &e->guests; *pp;) {
+		struct cguest *g = *pp;
+		bool listed = false;
+		for (int i = 0; i < n && !listed; i++)
+			listed = doms[i] == g->domid;
+		if (g->phase == G_DONE && !g->t.map && !listed) {
+			*pp = g->next;
+			guest_free(g);
+		} else {
+			pp = &g->next;
+		}
+	}
+}
+
 /* Add new entries; forget finished guests whose entry has gone. */
 static void rescan(struct engine *e)
 {
-	DIR *d = opendir(e->dir);
+	DIR *d;
 	struct dirent *de;
 
-	if (!d)
+	if (e->xen) {
+		rescan_xen(e);
+		return;
+	}
+	if (!(d = opendir(e->dir)))
 		return;
 	while ((de = readdir(d))) {
 		if (!is_entry(de->d_name) || known(e, de->d_name))
@@ -394,6 +516,8 @@ static bool wait_dir(struct engine *e, int ms)
 	char buf[4096];
 	bool changed = false;
 
+	if (e->xen) /* xenstore watches, event channels */
+		return ut_xen_wait(e->xen, ms);
 	if (poll(&p, 1, ms) > 0)
 		while (read(e->ino, buf, sizeof(buf)) > 0)
 			changed = true;
@@ -494,12 +618,17 @@ int ut_collect(ut_collect_opts_t *o)
 		snprintf(e.core_dir, sizeof(e.core_dir), "%s%s%s", cwd,
 			 cwd[0] ? "/" : "", rel);
 	}
+	if (o->xen && !(e.xen = ut_xen_open(o->xen, err, sizeof(err)))) {
+		ut_error(o->cmd, "%s", err); /* before creating the database */
+		return 1;
+	}
 	e.st = ut_store_open(o->db_path, UT_STORE_CREATE, err, sizeof(err));
 	if (!e.st) {
 		ut_error(o->cmd, "%s", err);
+		ut_xen_close(e.xen);
 		return 1;
 	}
-	if (open_dir(&e)) {
+	if (!e.xen && open_dir(&e)) {
 		ut_store_close(e.st);
 		return 1;
 	}
@@ -510,7 +639,7 @@ int ut_collect(ut_collect_opts_t *o)
 	stop_requested = 0;
 	if (!o->quiet && !o->child_pid)
 		fprintf(stderr, "unitrace %s: watching %s, writing %s%s\n",
-			o->cmd, e.dir, o->db_path,
+			o->cmd, e.xen ? "xenstore for Xen guests" : e.dir, o->db_path,
 			o->duration > 0 ? "" : " (Ctrl-C to stop)");
 
 	for (;;) {
@@ -564,7 +693,9 @@ int ut_collect(ut_collect_opts_t *o)
 		fprintf(stderr, "unitrace %s: %llu events stored, %llu lost, "
 			"in %s\n", o->cmd, (unsigned long long)e.events,
 			(unsigned long long)e.lost, o->db_path);
-	close(e.ino);
+	if (e.ino >= 0)
+		close(e.ino);
+	ut_xen_close(e.xen);
 	ut_store_close(e.st);
 	return status;
 }
@@ -574,6 +705,7 @@ int ut_collect(ut_collect_opts_t *o)
 static const char collect_usage[] =
 	"usage: unitrace collect [-o DB] [--dir DIR] [--poll-ms N] [--duration S]\n"
 	"                        [--core-dir DIR | --no-core] [-q]\n"
+	"       unitrace collect --xen [--on-crash keep|destroy] [--elf PATH] ...\n"
 	"\n"
 	"Watch the rendezvous directory, attach every hosted guest that appears\n"
 	"and store its events in DB until interrupted (SIGINT or SIGTERM flush\n"
@@ -590,7 +722,16 @@ static const char collect_usage[] =
 	"                    beside the database)\n"
 	"      --no-core     capture crashes (record, backtrace, last events)\n"
 	"                    without writing core files\n"
-	"  -q, --quiet       print errors only\n";
+	"  -q, --quiet       print errors only\n"
+	"\n"
+	"Xen (run in dom0, as root):\n"
+	"      --xen         attach the Xen domains that publish a unitrace area\n"
+	"                    under /local/domain/ID/data/unitrace in xenstore,\n"
+	"                    instead of watching a rendezvous directory\n"
+	"      --on-crash keep|destroy\n"
+	"                    after capturing a crashed domain (on_crash=\"preserve\"),\n"
+	"                    leave it for xl (default) or destroy it\n"
+	"      --elf PATH    the unikernel's ELF, to symbolize crash backtraces\n";
 
 /* Options shared by collect and run; returns 0, or 2 on a usage error. */
 int ut_collect_parse_poll(const char *cmd, const char *arg, unsigned *out);
@@ -616,9 +757,14 @@ static int collect_run(int argc, char **argv)
 		{"core-dir", required_argument, NULL, 'C'},
 		{"no-core", no_argument, NULL, 'N'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"xen", no_argument, NULL, 'X'},
+		{"on-crash", required_argument, NULL, 'K'},
+		{"elf", required_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0},
 	};
 	ut_collect_opts_t o;
+	ut_xen_opts_t xo = {"collect", false, UT_XEN_CRASH_KEEP, NULL};
+	bool xen = false, xen_only = false;
 	const char *db = getenv("UNITRACE_DB");
 	int c;
 
@@ -636,6 +782,20 @@ static int collect_run(int argc, char **argv)
 		case 'q': o.quiet = true; break;
 		case 'C': o.core_dir = optarg; break;
 		case 'N': o.no_core = true; break;
+		case 'X': xen = true; break;
+		case 'E': xo.elf_path = optarg; xen_only = true; break;
+		case 'K':
+			xen_only = true;
+			if (!strcmp(optarg, "keep")) {
+				xo.on_crash = UT_XEN_CRASH_KEEP;
+			} else if (!strcmp(optarg, "destroy")) {
+				xo.on_crash = UT_XEN_CRASH_DESTROY;
+			} else {
+				ut_error("collect", "--on-crash wants keep or destroy, "
+					 "got '%s'", optarg);
+				return 2;
+			}
+			break;
 		case 'p':
 			if (ut_collect_parse_poll("collect", optarg, &o.poll_ms))
 				return 2;
@@ -657,6 +817,18 @@ static int collect_run(int argc, char **argv)
 	if (optind < argc) {
 		ut_error("collect", "unexpected argument '%s'", argv[optind]);
 		return 2;
+	}
+	if (xen_only && !xen) {
+		ut_error("collect", "--on-crash and --elf go with --xen");
+		return 2;
+	}
+	if (xen && o.dir) {
+		ut_error("collect", "--dir and --xen exclude each other");
+		return 2;
+	}
+	if (xen) {
+		xo.quiet = o.quiet;
+		o.xen = &xo;
 	}
 	return ut_collect(&o);
 }

@@ -205,6 +205,8 @@ typedef struct ut_collect_opts {
 	                         database, in cores/ */
 	bool no_core;         /* capture crashes without writing cores */
 	bool quiet;
+	/* Non-NULL: serve Xen domains (xen.h) instead of the directory. */
+	const struct ut_xen_opts *xen;
 	/* unitrace run: stop once this child has exited and every guest is
 	 * final; 0 for collect. */
 	int child_pid;

@@ -1,0 +1,571 @@
+/*
+ * pvh-demo platform layer: everything that talks to Xen.
+ *
+ *  - hypercall page (CPUID leaf base+2, MSR write);
+ *  - PV console ring (what `xl console` and xenconsoled show), plus port
+ *    0xE9 for `xl dmesg` when Xen runs with guest_loglvl=all;
+ *  - a bump page allocator over the RAM of the hvm_start_info memmap;
+ *  - shared_info and the grant table mapped with XENMEM_add_to_physmap;
+ *  - a polling xenstore client over the xenstore ring (xs_proto.c holds the
+ *    message encoding);
+ *  - the IDT and the CPU exception handler that hands fatal traps to
+ *    unitrace's crash path;
+ *  - the xg_* functions tracer-guest/port_xen.c needs (xen_guest.h).
+ *
+ * Everything polls: no event-channel upcalls, interrupts stay off.
+ */
+#include "pvh.h"
+#include "trace.h"
+#include "ut_port.h"
+#include "xen_guest.h"
+#include "xs_proto.h"
+
+extern char _image_start[], _end[];
+extern const uint64_t trap_stubs[32];
+
+/* ---- hypercalls ---------------------------------------------------------- */
+
+static uint8_t hypercall_page[4096] __attribute__((aligned(4096)));
+static bool on_xen; /* the hypercall page is filled */
+
+static long hypercall3(unsigned op, unsigned long a1, unsigned long a2,
+		       unsigned long a3)
+{
+	long ret;
+	unsigned long d1, d2, d3;
+
+	__asm__ __volatile__("call *%[fn]"
+			     : "=a"(ret), "=D"(d1), "=S"(d2), "=d"(d3)
+			     : [fn] "r"(hypercall_page + op * 32), "1"(a1),
+			       "2"(a2), "3"(a3)
+			     : "memory", "rcx", "r8", "r10", "r11");
+	return ret;
+}
+
+long xg_hypercall2(unsigned op, unsigned long a1, unsigned long a2)
+{
+	return hypercall3(op, a1, a2, 0);
+}
+
+static void cpuid(uint32_t leaf, uint32_t r[4])
+{
+	__asm__ __volatile__("cpuid"
+			     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			     : "a"(leaf), "c"(0));
+}
+
+static int hypercall_init(void)
+{
+	uint32_t r[4];
+
+	for (uint32_t base = 0x40000000u; base < 0x40010000u; base += 0x100) {
+		cpuid(base, r);
+		if (r[1] != 0x566e6558u || r[2] != 0x65584d4du ||
+		    r[3] != 0x4d4d566eu || r[0] - base < 2)
+			continue;
+		cpuid(base + 2, r); /* eax: pages, ebx: MSR */
+		uint64_t pa = (uint64_t)(uintptr_t)hypercall_page;
+		__asm__ __volatile__("wrmsr" ::"c"(r[1]), "a"((uint32_t)pa),
+				     "d"((uint32_t)(pa >> 32)));
+		return 0;
+	}
+	return -1;
+}
+
+static uint64_t hvm_param(uint32_t index)
+{
+	struct xg_hvm_param p = {XG_DOMID_SELF, 0, index, 0};
+
+	if (xg_hypercall2(XG_HC_HVM_OP, XG_HVMOP_GET_PARAM, (unsigned long)&p))
+		return 0;
+	return p.value;
+}
+
+static void evtchn_send(uint32_t port)
+{
+	struct xg_evtchn_send s = {port};
+
+	xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_SEND, (unsigned long)&s);
+}
+
+static void yield(void)
+{
+	xg_hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_YIELD, 0);
+}
+
+static void shutdown(uint32_t reason)
+{
+	struct xg_sched_shutdown s = {reason};
+
+	xg_hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_SHUTDOWN, (unsigned long)&s);
+}
+
+static void halt_forever(void)
+{
+	for (;;)
+		__asm__ __volatile__("cli; hlt");
+}
+
+void platform_poweroff(void)
+{
+	while (on_xen)
+		shutdown(XG_SHUTDOWN_POWEROFF);
+	halt_forever(); /* not on Xen: nothing to shut down */
+	__builtin_unreachable();
+}
+
+void platform_crash(void)
+{
+	while (on_xen)
+		shutdown(XG_SHUTDOWN_CRASH);
+	halt_forever();
+	__builtin_unreachable();
+}
+
+/* ---- console ------------------------------------------------------------- */
+
+struct xencons {
+	char in[1024];
+	char out[2048];
+	uint32_t in_cons, in_prod;
+	uint32_t out_cons, out_prod;
+};
+_Static_assert(__builtin_offsetof(struct xencons, out_cons) == 3080, "out_cons");
+
+static volatile struct xencons *cons;
+static uint32_t cons_port;
+
+void console_write(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) /* xl dmesg, guest_loglvl=all */
+		__asm__ __volatile__("outb %0, $0xe9" ::"a"(s[i]));
+	if (!cons)
+		return;
+	while (n) {
+		uint32_t c = ut_load_acquire(&cons->out_cons);
+		uint32_t p = cons->out_prod;
+		uint32_t room = sizeof(cons->out) - (p - c);
+
+		if (p - c > sizeof(cons->out)) /* a confused backend */
+			return;
+		if (!room) {
+			evtchn_send(cons_port);
+			yield();
+			continue;
+		}
+		while (room && n) {
+			cons->out[p++ & (sizeof(cons->out) - 1)] = *s++;
+			room--;
+			n--;
+		}
+		ut_store_release(&cons->out_prod, p);
+		evtchn_send(cons_port);
+	}
+}
+
+void console_puts(const char *s)
+{
+	console_write(s, strlen(s));
+}
+
+/* ---- start info, memory ---------------------------------------------------- */
+
+#define MAX_MEMMAP 64
+static struct hvm_memmap_entry memmap[MAX_MEMMAP];
+static uint32_t nr_memmap;
+static char cmdline[1024];
+static uint64_t alloc_next, alloc_limit; /* current RAM run, physical */
+static uint32_t alloc_region;
+
+const char *platform_cmdline(void)
+{
+	return cmdline;
+}
+
+/* Copy what Xen left for us before the allocator can reuse its pages. */
+static void save_start_info(const struct hvm_start_info *si)
+{
+	if (si->cmdline_paddr) {
+		const char *c = (const char *)(uintptr_t)si->cmdline_paddr;
+		size_t i = 0;
+		while (i + 1 < sizeof(cmdline) && c[i]) {
+			cmdline[i] = c[i];
+			i++;
+		}
+		cmdline[i] = 0;
+	}
+	if (si->version >= 1 && si->memmap_paddr) {
+		const struct hvm_memmap_entry *m =
+			(const void *)(uintptr_t)si->memmap_paddr;
+		nr_memmap = si->memmap_entries < MAX_MEMMAP ? si->memmap_entries
+							    : MAX_MEMMAP;
+		memcpy(memmap, m, nr_memmap * sizeof(*m));
+	}
+}
+
+/* Move the allocator to the next RAM run above the image, below 4 GiB
+ * (what the page tables map). */
+static bool next_region(void)
+{
+	uint64_t floor = ((uint64_t)(uintptr_t)_end + 4095) & ~4095ull;
+
+	for (; alloc_region < nr_memmap; alloc_region++) {
+		const struct hvm_memmap_entry *e = &memmap[alloc_region];
+		uint64_t lo = (e->addr + 4095) & ~4095ull;
+		uint64_t hi = (e->addr + e->size) & ~4095ull;
+
+		if (e->type != 1)
+			continue;
+		if (hi > 0x100000000ull)
+			hi = 0x100000000ull;
+		if (lo < floor)
+			lo = floor;
+		if (lo < hi && lo >= floor) {
+			alloc_next = lo;
+			alloc_limit = hi;
+			alloc_region++;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void memory_init(void)
+{
+	if (!nr_memmap) {
+		/* No memmap (start info version 0): assume 16 MiB past the
+		 * image, the least any domain config here gives. */
+		memmap[0].addr = ((uint64_t)(uintptr_t)_end + 4095) & ~4095ull;
+		memmap[0].size = 16u << 20;
+		memmap[0].type = 1;
+		nr_memmap = 1;
+	}
+	next_region();
+}
+
+void *xg_alloc_pages(size_t n)
+{
+	uint64_t bytes = (uint64_t)n * 4096;
+
+	while (alloc_limit - alloc_next < bytes)
+		if (!next_region())
+			return NULL;
+	void *p = (void *)(uintptr_t)alloc_next;
+	alloc_next += bytes;
+	memset(p, 0, bytes);
+	return p;
+}
+
+uint64_t xg_virt_to_gfn(const void *va)
+{
+	return (uint64_t)(uintptr_t)va >> 12; /* identity mapped */
+}
+
+/* ---- shared info, grant table ---------------------------------------------- */
+
+#define GNTTAB_FRAMES 4u
+
+static volatile struct xg_shared_info *shinfo;
+static struct xg_grant_v1 *gnttab;
+static uint32_t gnttab_next = XG_GNTTAB_FIRST_FREE_REF;
+
+static int map_frame(uint32_t space, uint64_t idx, void *page)
+{
+	struct xg_add_to_physmap a = {
+		.domid = XG_DOMID_SELF,
+		.space = space,
+		.idx = idx,
+		.gpfn = xg_virt_to_gfn(page),
+	};
+
+	return (int)xg_hypercall2(XG_HC_MEMORY_OP, XG_XENMEM_ADD_TO_PHYSMAP,
+				  (unsigned long)&a);
+}
+
+volatile struct xg_shared_info *xg_shared_info(void)
+{
+	return shinfo;
+}
+
+struct xg_grant_v1 *xg_grant_table(uint32_t *nr_entries)
+{
+	*nr_entries = gnttab ? GNTTAB_FRAMES * XG_GNTTAB_PER_PAGE : 0;
+	return gnttab;
+}
+
+int xg_grant_ref_alloc(void)
+{
+	if (!gnttab || gnttab_next >= GNTTAB_FRAMES * XG_GNTTAB_PER_PAGE)
+		return -1;
+	return (int)gnttab_next++;
+}
+
+unsigned xg_vcpu_id(void)
+{
+	return 0; /* uniprocessor */
+}
+
+uint64_t now_ns(void)
+{
+	return ut_xen_time_ns();
+}
+
+/* ---- xenstore -------------------------------------------------------------- */
+
+static struct xs_ring_page *xs_ring;
+static uint32_t xs_port;
+static uint32_t xs_req_id;
+
+static void xs_send(const uint8_t *msg, uint32_t n)
+{
+	while (n) {
+		uint32_t c = ut_load_acquire(&xs_ring->req_cons);
+		uint32_t p = xs_ring->req_prod;
+		uint32_t room = xs_ring_free(c, p);
+
+		if (!room) {
+			evtchn_send(xs_port);
+			yield();
+			continue;
+		}
+		if (room > n)
+			room = n;
+		xs_ring_put(xs_ring->req, p, msg, room);
+		ut_store_release(&xs_ring->req_prod, p + room);
+		msg += room;
+		n -= room;
+		evtchn_send(xs_port);
+	}
+}
+
+static void xs_recv(uint8_t *dst, uint32_t n)
+{
+	while (n) {
+		uint32_t p = ut_load_acquire(&xs_ring->rsp_prod);
+		uint32_t c = xs_ring->rsp_cons;
+		uint32_t avail = xs_ring_avail(c, p);
+
+		if (!avail) {
+			yield();
+			continue;
+		}
+		if (avail > n)
+			avail = n;
+		xs_ring_get(xs_ring->rsp, c, dst, avail);
+		ut_mb(); /* finish reading before giving the bytes back */
+		ut_store_release(&xs_ring->rsp_cons, c + avail);
+		evtchn_send(xs_port);
+		dst += avail;
+		n -= avail;
+	}
+}
+
+/* One request, one reply; returns the reply's length or -1. */
+static int xs_request(uint32_t type, const char *path, const char *value,
+		      char *out, size_t cap)
+{
+	static uint8_t msg[XS_HDR_SIZE + XS_PAYLOAD_MAX];
+	struct xs_msg_hdr h;
+	uint32_t id, len = 0;
+	int n, rc;
+
+	if (!xs_ring)
+		return -1;
+	id = ++xs_req_id;
+	n = xs_encode(msg, sizeof(msg), type, id, path, value);
+	if (n < 0)
+		return -1;
+	xs_send(msg, (uint32_t)n);
+	for (;;) {
+		xs_recv(msg, XS_HDR_SIZE);
+		if (xs_decode_hdr(msg, &h) != 0)
+			return -1; /* the stream cannot be resynchronised */
+		xs_recv(msg + XS_HDR_SIZE, h.len);
+		rc = xs_decode_reply(&h, msg + XS_HDR_SIZE, type, id, out, cap, &len);
+		if (rc == XS_R_SKIP)
+			continue;
+		return rc == XS_R_OK ? (int)len : -1;
+	}
+}
+
+int xg_xs_read(const char *path, char *buf, size_t cap)
+{
+	return xs_request(XS_READ, path, NULL, buf, cap);
+}
+
+int xg_xs_write(const char *path, const char *value)
+{
+	return xs_request(XS_WRITE, path, value, NULL, 0) < 0 ? -1 : 0;
+}
+
+/* ---- traps ------------------------------------------------------------------ */
+
+struct idt_gate {
+	uint16_t off_lo;
+	uint16_t sel;
+	uint8_t ist;
+	uint8_t type;
+	uint16_t off_mid;
+	uint32_t off_hi;
+	uint32_t zero;
+};
+_Static_assert(sizeof(struct idt_gate) == 16, "idt gate");
+
+static struct idt_gate idt[32] __attribute__((aligned(16)));
+
+static void idt_init(void)
+{
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} ptr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
+
+	for (int v = 0; v < 32; v++) {
+		uint64_t a = trap_stubs[v];
+		idt[v].off_lo = (uint16_t)a;
+		idt[v].sel = 0x08;
+		idt[v].ist = 0;
+		idt[v].type = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
+		idt[v].off_mid = (uint16_t)(a >> 16);
+		idt[v].off_hi = (uint32_t)(a >> 32);
+		idt[v].zero = 0;
+	}
+	__asm__ __volatile__("lidt %0" ::"m"(ptr));
+}
+
+/* Saved by trap_common in boot.S, lowest address first. */
+struct trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+
+static const char *const trap_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint",
+	"#OF overflow", "#BR bound range", "#UD invalid opcode",
+	"#NM device not available", "#DF double fault", "coprocessor overrun",
+	"#TS invalid TSS", "#NP segment not present", "#SS stack fault",
+	"#GP general protection", "#PF page fault", "reserved 15",
+	"#MF x87 error", "#AC alignment check", "#MC machine check",
+	"#XM SIMD exception", "#VE virtualization", "#CP control protection",
+	"reserved 22", "reserved 23", "reserved 24", "reserved 25",
+	"reserved 26", "reserved 27", "#HV hypervisor injection",
+	"#VC VMM communication", "#SX security", "reserved 31",
+};
+
+void trap_entry(struct trap_frame *f);
+
+void trap_entry(struct trap_frame *f)
+{
+	static int in_trap;
+	uint64_t regs[UT_CRASH_NREGS] = {0};
+	uint64_t cr2 = 0;
+	uint16_t seg;
+	char line[160], reason[UT_CRASH_REASON_LEN];
+	struct sbuf b;
+
+	if (in_trap++)
+		platform_crash(); /* a fault in the fault path: just stop */
+	if (f->vector == 14)
+		__asm__ __volatile__("mov %%cr2, %0" : "=r"(cr2));
+
+	regs[UT_X86_R15] = f->r15;
+	regs[UT_X86_R14] = f->r14;
+	regs[UT_X86_R13] = f->r13;
+	regs[UT_X86_R12] = f->r12;
+	regs[UT_X86_RBP] = f->rbp;
+	regs[UT_X86_RBX] = f->rbx;
+	regs[UT_X86_R11] = f->r11;
+	regs[UT_X86_R10] = f->r10;
+	regs[UT_X86_R9] = f->r9;
+	regs[UT_X86_R8] = f->r8;
+	regs[UT_X86_RAX] = f->rax;
+	regs[UT_X86_RCX] = f->rcx;
+	regs[UT_X86_RDX] = f->rdx;
+	regs[UT_X86_RSI] = f->rsi;
+	regs[UT_X86_RDI] = f->rdi;
+	regs[UT_X86_ORIG_RAX] = (uint64_t)-1;
+	regs[UT_X86_RIP] = f->rip;
+	regs[UT_X86_CS] = f->cs;
+	regs[UT_X86_EFLAGS] = f->rflags;
+	regs[UT_X86_RSP] = f->rsp;
+	regs[UT_X86_SS] = f->ss;
+	__asm__ __volatile__("mov %%ds, %0" : "=r"(seg));
+	regs[UT_X86_DS] = seg;
+	__asm__ __volatile__("mov %%es, %0" : "=r"(seg));
+	regs[UT_X86_ES] = seg;
+
+	sb_init(&b, reason, sizeof(reason));
+	sb_str(&b, "CPU exception ");
+	sb_str(&b, trap_names[f->vector & 31]);
+	if (f->vector == 14) {
+		sb_str(&b, " at ");
+		sb_hex(&b, cr2);
+	}
+	sb_init(&b, line, sizeof(line));
+	sb_str(&b, "pvh-demo: ");
+	sb_str(&b, reason);
+	sb_str(&b, ", rip ");
+	sb_hex(&b, f->rip);
+	sb_str(&b, ", error code ");
+	sb_hex(&b, f->error);
+	sb_str(&b, "\n");
+	console_puts(line);
+
+	if (!on_xen) /* booted without Xen (a boot test under plain QEMU) */
+		platform_crash();
+	ut_crash(UT_CRASH_TRAP, (int32_t)f->vector, (int32_t)f->error, cr2, regs,
+		 0, reason);
+	ut_port_die();
+}
+
+/* ---- start-up ---------------------------------------------------------------- */
+
+int platform_init(const struct hvm_start_info *si)
+{
+	void *p;
+
+	if (si->magic != HVM_START_MAGIC)
+		return -1;
+	save_start_info(si);
+	idt_init();
+	if (hypercall_init() != 0) {
+		console_puts("pvh-demo: not running on Xen\n");
+		/* Boot test under plain QEMU (-kernel pvh-demo.elf): prove the
+		 * exception path works, then halt. */
+		if (!strcmp(cmdline, "selftest=trap"))
+			__builtin_trap();
+		return -1;
+	}
+	on_xen = true;
+	memory_init();
+
+	uint64_t pfn = hvm_param(XG_HVM_PARAM_CONSOLE_PFN);
+	cons_port = (uint32_t)hvm_param(XG_HVM_PARAM_CONSOLE_EVTCHN);
+	if (pfn && pfn < (1ull << 20))
+		cons = (volatile struct xencons *)(uintptr_t)(pfn << 12);
+
+	p = xg_alloc_pages(1);
+	if (!p || map_frame(XG_MAPSPACE_SHARED_INFO, 0, p) != 0)
+		console_puts("pvh-demo: cannot map shared_info\n");
+	else
+		shinfo = p;
+	yield(); /* a reschedule makes Xen refresh this vCPU's pvclock record */
+
+	p = xg_alloc_pages(GNTTAB_FRAMES);
+	for (uint32_t i = 0; p && i < GNTTAB_FRAMES; i++)
+		if (map_frame(XG_MAPSPACE_GRANT_TABLE, i, (uint8_t *)p + i * 4096)) {
+			console_puts("pvh-demo: cannot map the grant table\n");
+			p = NULL;
+		}
+	gnttab = p;
+
+	pfn = hvm_param(XG_HVM_PARAM_STORE_PFN);
+	xs_port = (uint32_t)hvm_param(XG_HVM_PARAM_STORE_EVTCHN);
+	if (pfn && pfn < (1ull << 20))
+		xs_ring = (struct xs_ring_page *)(uintptr_t)(pfn << 12);
+	else
+		console_puts("pvh-demo: no xenstore\n");
+	return 0;
+}

@@ -1,0 +1,149 @@
+/*
+ * The pvh-demo unikernel's xenstore message code, run on the host: request
+ * encoding, reply decoding (OK, ERROR, watch events, stray ids, hostile
+ * lengths) and the ring copy arithmetic across the wrap.
+ */
+#include <string.h>
+
+#include "tap.h"
+#include "../../examples/pvh-demo/xs_proto.c"
+
+static void test_encode(void)
+{
+	uint8_t buf[64];
+	struct xs_msg_hdr h;
+	int n;
+
+	n = xs_encode(buf, sizeof(buf), XS_WRITE, 7, "data/unitrace/state", "ready");
+	is_int(n, 16 + 20 + 5, "write: header + \"path\\0value\" (no NUL after the value)");
+	memcpy(&h, buf, 16);
+	is_int(h.type, XS_WRITE, "write: type 11");
+	is_int(h.req_id, 7, "write: request id");
+	is_int(h.tx_id, 0, "write: no transaction");
+	is_int(h.len, 25, "write: payload length");
+	ok(!memcmp(buf + 16, "data/unitrace/state\0ready", 25), "write: payload bytes");
+
+	n = xs_encode(buf, sizeof(buf), XS_READ, 8, "domid", NULL);
+	is_int(n, 16 + 6, "read: header + \"path\\0\"");
+	ok(!memcmp(buf + 16, "domid", 6), "read: NUL-terminated path");
+
+	n = xs_encode(buf, sizeof(buf), XS_WRITE, 9, "data/unitrace/state", "");
+	is_int(n, 16 + 20, "write of an empty value");
+
+	is_int(xs_encode(buf, 30, XS_READ, 1, "data/unitrace/abi-version", NULL), -1,
+	       "a message larger than the buffer is refused");
+	is_int(xs_encode(buf, sizeof(buf), XS_READ, 1, "", NULL), -1,
+	       "an empty path is refused");
+
+	static char big[5000];
+	static uint8_t out[6000];
+	memset(big, 'x', sizeof(big) - 1);
+	is_int(xs_encode(out, sizeof(out), XS_WRITE, 1, "p", big), -1,
+	       "a payload over 4096 bytes is refused");
+	big[4094] = 0; /* "p\0" + 4094 = 4096 exactly */
+	is_int(xs_encode(out, sizeof(out), XS_WRITE, 1, "p", big), 16 + 4096,
+	       "a payload of exactly 4096 bytes is accepted");
+}
+
+static struct xs_msg_hdr hdr(uint32_t type, uint32_t id, uint32_t len)
+{
+	struct xs_msg_hdr h = {type, id, 0, len};
+	return h;
+}
+
+static void test_decode(void)
+{
+	char out[16];
+	uint32_t len = 99;
+	struct xs_msg_hdr h;
+	uint8_t raw[16];
+
+	h = hdr(XS_READ, 3, 2);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"17", XS_READ, 3, out,
+			       sizeof(out), &len), XS_R_OK, "read reply OK");
+	ok(!strcmp(out, "17"), "read value NUL-terminated: %s", out);
+	is_int(len, 2, "read value length");
+
+	h = hdr(XS_READ, 3, 0);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"", XS_READ, 3, out,
+			       sizeof(out), &len), XS_R_OK, "empty value");
+	is_int(len, 0, "empty value length");
+
+	h = hdr(XS_READ, 3, 16);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"0123456789abcdef", XS_READ, 3,
+			       out, sizeof(out), &len), XS_R_BAD,
+	       "a value that does not fit the buffer is an error, not a cut");
+
+	h = hdr(XS_WRITE, 4, 3);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"OK\0", XS_WRITE, 4, NULL, 0,
+			       NULL), XS_R_OK, "write reply \"OK\\0\"");
+	h = hdr(XS_WRITE, 4, 3);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"NO\0", XS_WRITE, 4, NULL, 0,
+			       NULL), XS_R_BAD, "write reply that is not OK");
+
+	h = hdr(XS_ERROR, 5, 7);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"ENOENT\0", XS_READ, 5, out,
+			       sizeof(out), &len), XS_R_ERROR, "error reply");
+	ok(!strcmp(out, "ENOENT"), "error name: %s", out);
+	h = hdr(XS_ERROR, 5, 7);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"EACCES\0", XS_WRITE, 5, out, 4,
+			       &len), XS_R_ERROR, "error name cut to a small buffer");
+	ok(!strcmp(out, "EAC"), "cut error name: %s", out);
+
+	h = hdr(XS_WATCH_EVENT, 0, 10);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"a/b\0token\0", XS_READ, 0, out,
+			       sizeof(out), &len), XS_R_SKIP,
+	       "watch events are skipped even with a matching id");
+	h = hdr(XS_READ, 2, 2);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"17", XS_READ, 3, out,
+			       sizeof(out), &len), XS_R_SKIP,
+	       "a reply to another request is skipped");
+	h = hdr(XS_WRITE, 3, 3);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"OK\0", XS_READ, 3, out,
+			       sizeof(out), &len), XS_R_BAD,
+	       "a reply of the wrong type is a protocol error");
+
+	h = hdr(XS_READ, 3, 0x10000);
+	memcpy(raw, &h, 16);
+	is_int(xs_decode_hdr(raw, &h), -1, "a header claiming 64 KiB is refused");
+	is_int(xs_decode_reply(&h, (const uint8_t *)"", XS_READ, 3, out,
+			       sizeof(out), &len), XS_R_BAD,
+	       "and so is a reply carrying it");
+	h = hdr(XS_READ, 3, 4096);
+	memcpy(raw, &h, 16);
+	is_int(xs_decode_hdr(raw, &h), 0, "a 4096-byte payload is valid");
+	is_int(h.len, 4096, "decoded length");
+}
+
+static void test_ring(void)
+{
+	static char ring[XS_RING_SIZE];
+	uint8_t msg[100], back[100];
+
+	for (int i = 0; i < 100; i++)
+		msg[i] = (uint8_t)(i + 1);
+	is_int(xs_ring_free(0, 0), 1024, "empty ring: 1024 free");
+	is_int(xs_ring_avail(0, 0), 0, "empty ring: nothing to read");
+	is_int(xs_ring_free(5, 1029), 0, "full ring: no space");
+	is_int(xs_ring_avail(5, 1029), 1024, "full ring: 1024 to read");
+	is_int(xs_ring_free(10, 5), 0, "prod behind cons: hostile, no space");
+	is_int(xs_ring_avail(10, 5), 0, "prod behind cons: hostile, nothing");
+	is_int(xs_ring_avail(0xfffffff0u, 0x10u), 32,
+	       "indices wrapping around 2^32");
+
+	/* A message across the end of the ring. */
+	xs_ring_put(ring, 1000, msg, 100);
+	ok(ring[1023] == 24 && ring[0] == 25 && ring[75] == 100,
+	   "put wraps at 1024");
+	memset(back, 0, sizeof(back));
+	xs_ring_get(ring, 1000 + 1024 * 7, back, 100);
+	ok(!memcmp(back, msg, 100), "get wraps and uses index & 1023");
+}
+
+int main(void)
+{
+	test_encode();
+	test_decode();
+	test_ring();
+	return tap_done();
+}
