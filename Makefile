@@ -137,7 +137,7 @@ check-headers:
 
 # ---- tests ----------------------------------------------------------------
 test: all
-	@B=$(B) tests/run.sh
+	@B=$(B) SAN='$(SAN)' tests/run.sh
 
 check-asan:
 	@$(MAKE) --no-print-directory B=build-asan SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' OPT='-O1 -g' test

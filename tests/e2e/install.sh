@@ -31,7 +31,8 @@ int main(void) {
 }
 C
 export PKG_CONFIG_SYSROOT_DIR="$T/root" PKG_CONFIG_PATH="$T/root/usr/lib/pkgconfig"
-cc -std=c11 -Wall -Wextra -Werror "$T/prog.c" $(pkg-config --cflags --libs unitrace-guest) \
+# In a sanitizer build (make check-asan) the library needs the same runtime.
+cc -std=c11 -Wall -Wextra -Werror ${SAN:-} "$T/prog.c" $(pkg-config --cflags --libs unitrace-guest) \
 	-o "$T/prog" 2>"$T/cc.log"
 ok $? "the README example builds with pkg-config --cflags --libs unitrace-guest"
 "$T/root/usr/bin/unitrace" run -q -o "$T/t.db" -- "$T/prog"
