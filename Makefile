@@ -66,7 +66,7 @@ DEMO := $(B)/demo-guest
 # Keep intermediate objects (no "rm obj/..." after the test summary).
 .SECONDARY:
 
-.PHONY: pvh-demo all deps test unit e2e check-asan check-valgrind demo demo-crash bench install clean fuzz \
+.PHONY: pvh-demo test-xen all deps test unit e2e check-asan check-valgrind demo demo-crash bench install clean fuzz \
 	check-headers check-freestanding
 all: $(UNITRACE) $(LIB_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
 	$(E2E_PROGS) $(BENCHES) check-freestanding pvh-demo
@@ -140,7 +140,7 @@ test: all
 	@B=$(B) SAN='$(SAN)' tests/run.sh
 
 check-asan:
-	@$(MAKE) --no-print-directory B=build-asan SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' OPT='-O1 -g' test
+	@UT_SKIP_XEN=1 $(MAKE) --no-print-directory B=build-asan SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' OPT='-O1 -g' test
 
 # Unit tests and a traced run of the collector under valgrind (memcheck).
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
@@ -152,6 +152,12 @@ check-valgrind: all
 	$(VALGRIND) $(UNITRACE) run -q -o $(B)/valgrind.db -- $(DEMO) --threads 2 \
 		--duration 1 --rate 2000 > $(B)/valgrind.log 2>&1 || \
 		{ cat $(B)/valgrind.log; exit 1; }; echo "valgrind: no errors"
+
+# The Xen rig in full: Xen 4.17 + a Debian dom0 under QEMU TCG, the PVH demo
+# traced through grants and crashed (tests/xen/README.md).  `make test` runs
+# its short stub mode.
+test-xen: all
+	@B=$(B) XEN_RIG_MODE=full tests/e2e/xen.sh
 
 # ---- demo and bench -------------------------------------------------------
 demo: all
@@ -167,7 +173,7 @@ bench: all
 DEB_PACKAGES := build-essential pkg-config libsqlite3-dev sqlite3 \
 	libncurses-dev tmux gdb valgrind clang libclang-rt-14-dev \
 	libelf-dev libdw-dev libxen-dev liblttng-ust-dev lttng-tools \
-	python3 procps
+	python3 procps qemu-system-x86 busybox-static cpio
 
 deps:
 	apt-get update

@@ -24,7 +24,8 @@ log() { echo "initramfs: $*" >&2; }
 
 [ -f "$R/.fetched" ] || { log "run tests/xen/fetch.sh first"; exit 1; }
 BUSYBOX=$(command -v busybox || true)
-[ -n "$BUSYBOX" ] && file -L "$BUSYBOX" | grep -q 'statically linked' ||
+# static: ldd refuses it ("not a dynamic executable")
+[ -n "$BUSYBOX" ] && ! ldd "$BUSYBOX" >/dev/null 2>&1 ||
 	{ log "need a static busybox (apt-get install busybox-static)"; exit 1; }
 command -v cpio >/dev/null || { log "need cpio (apt-get install cpio)"; exit 1; }
 
@@ -33,7 +34,8 @@ MODDIR=$ROOT/lib/modules/$KV
 XENBIN=usr/lib/xen-4.17/bin
 PVH=$B/pvh-demo/pvh-demo.elf
 
-inputs="tests/xen/dom0-init.sh tests/xen/build-initramfs.sh tests/xen/pvh-demo.cfg $R/.fetched"
+inputs="tests/xen/dom0-init.sh tests/xen/build-initramfs.sh tests/xen/pvh-demo.cfg
+	tests/xen/pvh-stub.S tests/xen/pvh-stub.ld tests/xen/pvh-stub.cfg $R/.fetched"
 [ -f "$B/unitrace" ] && inputs="$inputs $B/unitrace"
 [ -f "$PVH" ] && inputs="$inputs $PVH"
 if [ "${FORCE:-0}" != 1 ] && [ -f "$OUT" ] && [ -f "$R/xen" ] && [ -f "$R/vmlinuz" ]; then
@@ -84,6 +86,9 @@ for p in xl xenstored xenconsoled xen-init-dom0 xenconsole; do
 	copy_elf "$ROOT/$XENBIN/$p" "/$XENBIN/$p"
 done
 copy_elf "$ROOT/usr/bin/xenstore" /usr/bin/xenstore
+# glibc dlopens libgcc_s for pthread_cancel (xl aborts without it)
+gcc_s=$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')
+[ -n "$gcc_s" ] && cp -L "$gcc_s" "$S$gcc_s"
 for c in read write ls list rm exists watch chmod; do ln -s xenstore "$S/usr/bin/xenstore-$c"; done
 cp "$ROOT/etc/xen/xl.conf" "$S/etc/xen/"
 # libxl's helpers: save/restore helper and the hotplug scripts (unused by a
@@ -105,6 +110,11 @@ if [ -f "$PVH" ]; then
 else
 	log "note: $PVH not built, the image can only boot and run xl info"
 fi
+
+# the rig's self-test guest: a few instructions, then a crash (rig.mode=stub)
+as --32 tests/xen/pvh-stub.S -o "$R/pvh-stub.o"
+ld -m elf_i386 -T tests/xen/pvh-stub.ld -o "$S/boot/pvh-stub.elf" "$R/pvh-stub.o"
+cp tests/xen/pvh-stub.cfg "$S/etc/xen/pvh-stub.cfg"
 
 # kernel modules, with their dependencies, in load order
 mods_wanted="xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd virtio_pci virtio_blk"

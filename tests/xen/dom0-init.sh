@@ -4,10 +4,15 @@
 # and powers the machine off (QEMU then exits by itself).
 #
 # Options on the dom0 kernel command line (tests/xen/run.sh sets them):
-#   rig.mode=boot|full     boot: xl info only; full: the traced demo (default)
+#   rig.mode=boot|stub|full
+#                          boot: xl info only; stub: + the self-test PVH guest
+#                          (pvh-stub.S) created and crashed; full: the traced
+#                          demo (default)
 #   rig.trace=S            seconds the first demo run emits events (default 6)
 #   rig.crash_after=S      seconds before the second run crashes (default 2)
+#   rig.crash=KIND         how it crashes: the demo's crash= (default null)
 #   rig.dumpcore=0|1       also time `xl dump-core` of the crashed domain
+#   rig.dumplimit=S        ... for at most S seconds (default 400)
 #   rig.shell=1            drop to a shell on hvc0 at the end (debugging)
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
@@ -29,13 +34,15 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 timing() { t=$(since "$2"); echo "$1 $t" >> /results/timings; log "timing $1 $t s"; }
 note() { echo "$*" >> /results/notes; log "$*"; }
 
-MODE=full TRACE=6 CRASH_AFTER=2 DUMPCORE=0 SHELL=0
+MODE=full TRACE=6 CRASH_AFTER=2 CRASH_KIND=null DUMPCORE=0 DUMPLIMIT=400 SHELL=0
 for a in $(cat /proc/cmdline); do
 	case $a in
 	rig.mode=*) MODE=${a#*=} ;;
 	rig.trace=*) TRACE=${a#*=} ;;
 	rig.crash_after=*) CRASH_AFTER=${a#*=} ;;
+	rig.crash=*) CRASH_KIND=${a#*=} ;;
 	rig.dumpcore=*) DUMPCORE=${a#*=} ;;
+	rig.dumplimit=*) DUMPLIMIT=${a#*=} ;;
 	rig.shell=*) SHELL=${a#*=} ;;
 	esac
 done
@@ -92,34 +99,66 @@ grep -E '^(xen_version|xen_caps|virt_caps|total_memory|free_memory|nr_cpus)' /re
 
 [ "$MODE" = boot ] && finish
 
+# domstate NAME: the state letters of `xl list` (r b p s c d), empty if gone
+domstate() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
+# wait_for SECONDS COMMAND...: until COMMAND succeeds, 1 after SECONDS (by
+# the clock: each try of xl or sqlite takes long under TCG)
+wait_for() {
+	dl=$(awk -v n="$(now)" -v s="$1" 'BEGIN { print n + s }')
+	shift
+	until "$@"; do
+		awk -v n="$(now)" -v d="$dl" 'BEGIN { exit !(n >= d) }' && return 1
+		sleep 0.25
+	done
+}
+# dom_stopped NAME: crashed (c), shut down and preserved (s), or gone
+dom_stopped() { case "$(domstate "$1")" in *c* | *s* | "") return 0 ;; esac; return 1; }
+dom_crashed() { case "$(domstate "$1")" in *c*) return 0 ;; esac; return 1; }
+# save: write /results onto /dev/vda now (again at the end), so a slow step
+# that runs into the host's timeout loses nothing measured before it
+save() { [ -b /dev/vda ] && tar -C / -cf /dev/vda results && sync; }
+# dump_core NAME: time `xl dump-core` of a preserved domain (slow under TCG),
+# at most $DUMPLIMIT seconds
+dump_core() {
+	save
+	T=$(now)
+	timeout "$DUMPLIMIT" xl dump-core "$1" /tmp/xl-dump.core > /results/xl-dump-core.txt 2>&1
+	rc=$?
+	echo "rc=$rc limit=${DUMPLIMIT}s size=$(stat -c %s /tmp/xl-dump.core 2>/dev/null)" >> /results/xl-dump-core.txt
+	if [ $rc = 0 ]; then timing xl-dump-core "$T"; else timing xl-dump-core-unfinished "$T"; fi
+	rm -f /tmp/xl-dump.core
+}
+
+if [ "$MODE" = stub ]; then
+	T=$(now)
+	xl create /etc/xen/pvh-stub.cfg > /results/xl-create-stub.txt 2>&1 ||
+		note "xl create pvh-stub failed: $(tail -2 /results/xl-create-stub.txt)"
+	timing stub-create "$T"
+	wait_for 60 dom_crashed pvhstub || note "pvh-stub never crashed: $(domstate pvhstub)"
+	timing stub-create-to-crashed "$T"
+	xl list > /results/xl-list-stub.txt 2>&1
+	[ "$DUMPCORE" = 1 ] && dump_core pvhstub
+	xl destroy pvhstub
+	finish
+fi
+
 # ---------------------------------------------------------------------------
 # The traced demo.
 if ! [ -x /usr/bin/unitrace ]; then note "no unitrace in the image"; finish; fi
 if ! [ -f /boot/pvh-demo.elf ]; then note "no pvh-demo.elf in the image"; finish; fi
 unitrace --version > /results/unitrace-version.txt 2>&1
 
-# domstate NAME: the state letters of `xl list` (r b p s c d), empty if gone
-domstate() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
 # wait_console NAME REGEX SECONDS: until the guest's console log matches
-wait_console() {
-	i=0
-	while ! grep -qE "$2" "/var/log/xen/console/guest-$1.log" 2>/dev/null; do
-		i=$((i + 1)); [ $i -gt $(($3 * 4)) ] && return 1
-		sleep 0.25
-	done
-}
-# wait_gone NAME SECONDS
-wait_gone() {
-	i=0
-	while xl list "$1" >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -gt $(($2 * 4)) ] && return 1
-		sleep 0.25
-	done
-}
-q() { unitrace query /results/trace.db "$1" 2>/dev/null | tail -1; }
+console_has() { grep -qE "$2" "/var/log/xen/console/guest-$1.log" 2>/dev/null; }
+wait_console() { wait_for "$3" console_has "$1" "$2"; }
+dom_gone() { ! xl list "$1" > /dev/null 2>&1; }
+# q SQL: the last value unitrace query prints (CSV, header first)
+q() { unitrace query --csv /results/trace.db "$1" 2>/dev/null | tr -d '\r' | tail -1; }
+db_is() { [ "$(q "$1")" = "$2" ]; }
+collector_alive() { kill -0 "$COLLECTOR" 2>/dev/null; }
 
 T=$(now)
-unitrace collect --xen -o /results/trace.db --core-dir /results/cores \
+unitrace collect --xen --elf /boot/pvh-demo.elf -o /results/trace.db --core-dir /results/cores \
 	> /results/collector.out 2> /results/collector.err &
 COLLECTOR=$!
 sleep 1
@@ -128,74 +167,71 @@ timing collector-start "$T"
 
 # Run 1: trace for $TRACE seconds, then the demo powers off by itself.
 T=$(now)
-xl create /etc/xen/pvh-demo.cfg 'name="pvhdemo1"' "extra=\"duration=$TRACE\"" \
+xl create /etc/xen/pvh-demo.cfg 'name="pvhdemo1"' "cmdline=\"duration=$TRACE rate=1000\"" \
 	> /results/xl-create-1.txt 2>&1 || note "xl create (run 1) failed: $(tail -2 /results/xl-create-1.txt)"
 timing guest-create "$T"
 wait_console pvhdemo1 . 30 && timing guest-first-output "$T" || note "run 1: no console output"
-wait_console pvhdemo1 'unitrace: (attached|collector attached)' 30 && timing guest-attached "$T"
+wait_console pvhdemo1 'pvh-demo: tracing' 30 && timing guest-tracing "$T"
 
-if unitrace ctl --help > /dev/null 2>&1; then
-	sleep 1
-	T2=$(now)
-	unitrace ctl --mode overwrite pvhdemo1 > /results/ctl.txt 2>&1
-	echo "rc=$?" >> /results/ctl.txt
-	timing ctl "$T2"
-else
+# Switch the running guest's ring to overwrite mode, if ctl can reach a Xen
+# guest (the first ctl was for hosted guests only).
+if ! unitrace ctl --help > /dev/null 2>&1; then
 	echo "ctl: not built" > /results/ctl.txt
 	note "ctl: not built"
+elif ! unitrace ctl --help 2>&1 | grep -q -- --xen; then
+	echo "ctl: not built for Xen (hosted guests only)" > /results/ctl.txt
+	note "ctl: not built for Xen"
+else
+	sleep 1
+	T2=$(now)
+	unitrace ctl --xen pvhdemo1 mode overwrite > /results/ctl.txt 2>&1
+	echo "rc=$?" >> /results/ctl.txt
+	timing ctl "$T2"
+	unitrace ctl --xen pvhdemo1 show > /results/ctl-show.txt 2>&1
 fi
 
-wait_console pvhdemo1 'pvh-demo: emitted [0-9]+ dropped [0-9]+' $((TRACE + 60)) ||
-	note "run 1: no 'emitted' line"
+# over: the demo printed its totals, or the domain stopped (a fault) or went
+run1_over() { console_has pvhdemo1 'pvh-demo: emitted [0-9]+ dropped [0-9]+' || dom_stopped pvhdemo1; }
+wait_for $((TRACE + 60)) run1_over || note "run 1: still running after $((TRACE + 60)) s"
+console_has pvhdemo1 'pvh-demo: emitted [0-9]+ dropped [0-9]+' ||
+	note "run 1: no 'emitted' line; domain state '$(domstate pvhdemo1)' (see xl-dmesg.txt)"
 timing trace-run "$T"
-wait_gone pvhdemo1 30 || { note "run 1: domain still there: $(domstate pvhdemo1)"; xl destroy pvhdemo1; }
+wait_for 30 dom_gone pvhdemo1 || { note "run 1: domain still there: $(domstate pvhdemo1)"; xl destroy pvhdemo1; }
 timing guest-run-1-total "$T"
-# let the collector drain and mark it done
-i=0
-while [ "$(q "SELECT collector_state FROM guests WHERE name LIKE 'pvhdemo1%'")" != DONE ]; do
-	i=$((i + 1)); [ $i -gt 60 ] && { note "run 1: collector never finished the guest"; break; }
-	sleep 0.5
-done
+# let the collector drain the rings and mark the guest gone
+if collector_alive; then
+	wait_for 30 db_is "SELECT count(*) FROM guests WHERE name LIKE '%pvhdemo1%' AND status <> 'running'" 1 ||
+		note "run 1: guest still 'running' in the database"
+else
+	note "collector not running: $(tail -2 /results/collector.err)"
+fi
 
-# Run 2: the same demo crashes (NULL dereference in parse_cookie).
+# Run 2: the same demo crashes (by default a NULL dereference in
+# parse_cookie); were it not to crash, it would power off after 20 s.
 T=$(now)
 xl create /etc/xen/pvh-demo.cfg 'name="pvhdemo2"' \
-	"extra=\"duration=60 crash=null crash_after=$CRASH_AFTER\"" \
+	"cmdline=\"duration=20 crash=$CRASH_KIND after=$CRASH_AFTER\"" \
 	> /results/xl-create-2.txt 2>&1 || note "xl create (run 2) failed: $(tail -2 /results/xl-create-2.txt)"
-i=0
-while [ "$(domstate pvhdemo2 | tr -cd c)" != c ]; do
-	i=$((i + 1)); [ $i -gt 240 ] && { note "run 2: never crashed ($(domstate pvhdemo2))"; break; }
-	sleep 0.25
-done
+wait_for 60 dom_stopped pvhdemo2 || note "run 2: still running ($(domstate pvhdemo2))"
 timing guest-crash "$T"
+xl list > /results/xl-list-2.txt 2>&1
 T=$(now)
-i=0
-while [ "$(q "SELECT count(*) FROM crashes")" != 1 ]; do
-	i=$((i + 1)); [ $i -gt 240 ] && { note "run 2: no crash row"; break; }
-	sleep 0.5
-done
-while [ "$(q "SELECT collector_state FROM guests WHERE name LIKE 'pvhdemo2%'")" != DONE ]; do
-	i=$((i + 1)); [ $i -gt 240 ] && { note "run 2: collector never finished the guest"; break; }
-	sleep 0.5
-done
-timing crash-capture "$T"
+# the crash row is stored with its core path once capture is complete
+if dom_crashed pvhdemo2 && collector_alive; then
+	wait_for 150 db_is "SELECT count(*) FROM crashes WHERE core_path IS NOT NULL" 1 ||
+		note "run 2: no crash row with a core after 150 s"
+	timing crash-capture "$T"
+elif collector_alive; then
+	note "run 2: the domain did not crash: state '$(domstate pvhdemo2)' (see xl-dmesg.txt, guest-pvhdemo2.log)"
+	wait_for 20 db_is "SELECT count(*) FROM crashes" 1 || note "run 2: no crash row"
+fi
 ls -l /results/cores > /results/cores.txt 2>&1
 
-if [ "$DUMPCORE" = 1 ]; then
-	T=$(now)
-	xl dump-core pvhdemo2 /tmp/xl-dump.core > /results/xl-dump-core.txt 2>&1
-	echo "rc=$? size=$(stat -c %s /tmp/xl-dump.core 2>/dev/null)" >> /results/xl-dump-core.txt
-	timing xl-dump-core "$T"
-	rm -f /tmp/xl-dump.core
-fi
+[ "$DUMPCORE" = 1 ] && dump_core pvhdemo2
 xl destroy pvhdemo2 2>/dev/null
 
 kill -TERM $COLLECTOR 2>/dev/null
-i=0
-while kill -0 $COLLECTOR 2>/dev/null; do
-	i=$((i + 1)); [ $i -gt 40 ] && { note "collector did not exit on SIGTERM"; kill -KILL $COLLECTOR; break; }
-	sleep 0.25
-done
+wait_for 20 eval '! collector_alive' || { note "collector did not exit on SIGTERM"; kill -KILL $COLLECTOR; }
 wait $COLLECTOR 2>/dev/null
 echo "rc=$?" >> /results/collector.out
 finish

@@ -68,7 +68,18 @@ done
 
 rm -rf "$ROOT.tmp"; mkdir -p "$ROOT.tmp"
 for d in "$DEBS"/*.deb; do
-	dpkg -x "$d" "$ROOT.tmp"
+	case $(basename "$d") in
+	linux-image-*)
+		# 400 MB of modules unpacked: take the kernel and the drivers the
+		# dom0 image uses (xen, virtio, virtio_blk) and the module lists
+		dpkg-deb --fsys-tarfile "$d" | tar -x -C "$ROOT.tmp" --wildcards \
+			'./boot/vmlinuz-*' './boot/config-*' './lib/modules/*/modules.builtin*' \
+			'./lib/modules/*/modules.order' './lib/modules/*/kernel/drivers/xen/*' \
+			'./lib/modules/*/kernel/drivers/virtio/*' \
+			'./lib/modules/*/kernel/drivers/block/virtio_blk.ko'
+		;;
+	*) dpkg -x "$d" "$ROOT.tmp" ;;
+	esac
 done
 rm -rf "$ROOT"; mv "$ROOT.tmp" "$ROOT"
 ls "$ROOT"/boot/vmlinuz-* "$ROOT"/boot/xen-4.17-amd64.gz >/dev/null

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The Xen end-to-end rig as one step of `make test` (tests/run.sh counts the
+# TAP lines). It skips, saying why, when the rig cannot run here; otherwise
+# it runs tests/xen/run.sh (Xen 4.17 + Debian dom0 under QEMU TCG, the PVH
+# demo traced and crashed) and passes its TAP through.
+#
+#   UT_SKIP_XEN=1      skip the rig
+#   XEN_RIG_MODE=boot  only boot Xen and dom0 to `xl info` (about 25 s)
+#   XEN_RIG_MODE=stub  (default) boot, then `xl create` a tiny PVH guest that
+#                      crashes and is preserved (about 40 s)
+#   XEN_RIG_MODE=full  the PVH demo traced through grants by `unitrace collect
+#                      --xen` in dom0, then crashed and captured.  Not yet
+#                      passing (issue 4 is open, see tests/xen/README.md), so
+#                      `make test` runs the stub mode and reports the full run
+#                      as SKIPPED; `make test-xen` runs it.
+set -u
+B=${B:-build}
+cd "$(dirname "$0")/../.."
+export B
+
+skip() { echo "ok 1 - xen rig # SKIP $1"; echo "1..1"; exit 0; }
+
+[ "${UT_SKIP_XEN:-0}" = 1 ] && skip "UT_SKIP_XEN=1"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
+command -v busybox >/dev/null && ! ldd "$(command -v busybox)" >/dev/null 2>&1 ||
+	skip "no static busybox (apt-get install busybox-static)"
+command -v cpio >/dev/null || skip "cpio missing (apt-get install cpio)"
+MODE=${XEN_RIG_MODE:-stub}
+if [ "$MODE" = full ]; then
+	[ -f "$B/pvh-demo/pvh-demo.elf" ] || skip "$B/pvh-demo/pvh-demo.elf not built"
+	[ -x "$B/unitrace" ] || skip "$B/unitrace not built"
+	"$B/unitrace" collect --help 2>&1 | grep -q -- --xen || skip "unitrace collect has no --xen"
+fi
+mkdir -p "$B/xen-rig"
+tests/xen/fetch.sh > "$B/xen-rig/fetch.log" 2>&1
+case $? in
+0) ;;
+2) skip "the Xen packages cannot be fetched from the Debian archive: $(tail -1 "$B/xen-rig/fetch.log")" ;;
+*) echo "not ok 1 - xen rig: tests/xen/fetch.sh failed"; tail -5 "$B/xen-rig/fetch.log" | sed 's/^/#   /'
+   echo "1..1"; exit 0 ;;
+esac
+tests/xen/run.sh "$MODE" > "$B/xen-rig/tap.out"
+rc=$?
+grep -v '^1\.\.' "$B/xen-rig/tap.out"
+n=$(grep -cE '^(not )?ok ' "$B/xen-rig/tap.out")
+if [ "$MODE" != full ]; then
+	n=$((n + 1))
+	echo "ok $n - xen full run (PVH demo traced through grants, crash captured) # SKIP not passing yet: collector attach/crash-path bugs found by the rig (tests/xen/README.md); run make test-xen"
+fi
+echo "1..$n"
+exit $rc
