@@ -28,8 +28,7 @@
 #include "backtrace.h"
 #include "crash.h"
 
-/* mkdir -p for the core directory. */
-static int make_dirs(const char *dir)
+int ut_make_dirs(const char *dir)
 {
 	char buf[PATH_MAX];
 	size_t n = strlen(dir);
@@ -48,7 +47,7 @@ static int make_dirs(const char *dir)
 	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static void append(char *note, size_t cap, const char *fmt, const char *what)
+void ut_note_append(char *note, size_t cap, const char *fmt, const char *what)
 {
 	size_t n = strlen(note);
 	if (n < cap)
@@ -74,7 +73,7 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 	}
 	valid = ut_reader_crash(rd, &rec) == 0;
 	if (!valid) {
-		append(note, sizeof(note), "%scrash record rejected: %s", rd->err);
+		ut_note_append(note, sizeof(note), "%scrash record rejected: %s", rd->err);
 		if (rec.magic != UT_CRASH_MAGIC)
 			memset(&rec, 0, sizeof(rec));
 		snprintf(rec.reason, sizeof(rec.reason), "invalid crash record");
@@ -89,7 +88,7 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 		ssize_t n = readlink(link, exe, sizeof(exe) - 1);
 		exe[n > 0 ? n : 0] = 0;
 	} else {
-		append(note, sizeof(note), "%s%s", "the process is gone or is not "
+		ut_note_append(note, sizeof(note), "%s%s", "the process is gone or is not "
 		       "the one that published the area: no memory to dump");
 	}
 
@@ -121,13 +120,13 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 			snprintf(core_path, sizeof(core_path), "%s/%s.%d.%lld.core",
 				 o->core_dir, base ? base + 1 : "guest", t->pid,
 				 (long long)crash);
-			if (make_dirs(o->core_dir) != 0) {
+			if (ut_make_dirs(o->core_dir) != 0) {
 				snprintf(err, sizeof(err), "cannot create %s: %s",
 					 o->core_dir, strerror(errno));
-				append(note, sizeof(note), "%sno core: %s", err);
+				ut_note_append(note, sizeof(note), "%sno core: %s", err);
 			} else if (ut_core_write(core_path, &m.src, &thr, 1, notes, nn,
 						 &cs, err, sizeof(err)) != 0) {
-				append(note, sizeof(note), "%sno core: %s", err);
+				ut_note_append(note, sizeof(note), "%sno core: %s", err);
 			} else {
 				core_ok = true;
 				if (!o->quiet)
@@ -146,7 +145,7 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 				ut_bt_symbolize(sym, fp);
 				ut_symtab_free(sym);
 			} else {
-				append(note, sizeof(note), "%sno symbols: %s", err);
+				ut_note_append(note, sizeof(note), "%sno symbols: %s", err);
 			}
 			/* The second opinion; a partial result is kept. */
 			if (core_ok)
@@ -155,7 +154,7 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 		}
 		ut_hosted_mem_close(&m);
 	} else if (same) {
-		append(note, sizeof(note), "%sno core: %s", err);
+		ut_note_append(note, sizeof(note), "%sno core: %s", err);
 	}
 
 	if (ut_store_crash_core(st, crash, core_ok ? core_path : NULL,

@@ -34,6 +34,12 @@ int ut_hosted_notes(ut_hosted_mem_t *m, const char *exe_name,
 
 /* ---- crash.c: the capture sequence --------------------------------------- */
 
+/* mkdir -p (dir) with mode 0700.  0, or -1 with errno set. */
+int ut_make_dirs(const char *dir);
+/* Append "(sep)(what)" to the note (note, cap) through (fmt), which takes
+ * two %s: the separator ("; " unless the note is empty) and (what). */
+void ut_note_append(char *note, size_t cap, const char *fmt, const char *what);
+
 typedef struct ut_crash_opts {
 	const char *core_dir; /* where cores go; NULL: no core */
 	bool quiet;

@@ -268,32 +268,6 @@ static void xmem_close(xmem_t *m)
 
 /* ---- the capture ------------------------------------------------------------ */
 
-static int make_dirs(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, dir, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static void append(char *note, size_t cap, const char *fmt, const char *what)
-{
-	size_t n = strlen(note);
-	if (n < cap)
-		snprintf(note + n, cap - n, fmt, n ? "; " : "", what);
-}
-
 /* The registers of every online vCPU into (thr), the crashing one first.
  * Returns the number of threads (>= 0). */
 static size_t gather_threads(ut_xen_t *x, uint32_t domid, bool hvm,
@@ -323,7 +297,7 @@ static size_t gather_threads(ut_xen_t *x, uint32_t domid, bool hvm,
 			continue;
 		memset(&thr[n], 0, sizeof(thr[n]));
 		if (vcpu_regs(x, domid, hvm, v, thr[n].regs, err, sizeof(err))) {
-			append(note, notelen, "%s%s", err);
+			ut_note_append(note, notelen, "%s%s", err);
 			continue;
 		}
 		thr[n].tid = v + 1;
@@ -358,12 +332,12 @@ int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 	if (ut_reader_state(rd) != UT_STATE_CRASHED) {
 		valid = false;
 		memset(&rec, 0, sizeof(rec));
-		append(note, sizeof(note), "%s%s", "the domain crashed without "
+		ut_note_append(note, sizeof(note), "%s%s", "the domain crashed without "
 		       "writing a unitrace crash record");
 		snprintf(rec.reason, sizeof(rec.reason), "domain crashed (no "
 			 "crash record)");
 	} else if (!(valid = ut_reader_crash(rd, &rec) == 0)) {
-		append(note, sizeof(note), "%scrash record rejected: %s", rd->err);
+		ut_note_append(note, sizeof(note), "%scrash record rejected: %s", rd->err);
 		if (rec.magic != UT_CRASH_MAGIC)
 			memset(&rec, 0, sizeof(rec));
 		snprintf(rec.reason, sizeof(rec.reason), "invalid crash record");
@@ -386,7 +360,7 @@ int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 				      crash_vcpu, thr, UT_MAX_RINGS, note,
 				      sizeof(note));
 	} else {
-		append(note, sizeof(note), "%s%s", "the domain is gone: no "
+		ut_note_append(note, sizeof(note), "%s%s", "the domain is gone: no "
 		       "registers or memory to dump");
 	}
 	if (!valid && nthr) { /* the row shows what the vCPU held */
@@ -403,7 +377,7 @@ int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 	m->x = x;
 	m->domid = d->domid;
 	if (nthr && !x->fmem) {
-		append(note, sizeof(note), "%s%s", "no core: cannot open "
+		ut_note_append(note, sizeof(note), "%s%s", "no core: cannot open "
 		       "/dev/xen/privcmd for foreign mappings");
 	} else if (nthr && xmem_probe(m, err, sizeof(err)) == 0) {
 		m->src.ctx = m;
@@ -426,13 +400,13 @@ int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 						      rd->hdr.build_id_len);
 			snprintf(core_path, sizeof(core_path), "%s/xen-dom%u.%lld.core",
 				 o->core_dir, d->domid, (long long)crash);
-			if (make_dirs(o->core_dir) != 0) {
+			if (ut_make_dirs(o->core_dir) != 0) {
 				snprintf(err, sizeof(err), "cannot create %s: %s",
 					 o->core_dir, strerror(errno));
-				append(note, sizeof(note), "%sno core: %s", err);
+				ut_note_append(note, sizeof(note), "%sno core: %s", err);
 			} else if (ut_core_write(core_path, &m->src, thr, nthr, notes,
 						 nn, &cs, err, sizeof(err)) != 0) {
-				append(note, sizeof(note), "%sno core: %s", err);
+				ut_note_append(note, sizeof(note), "%sno core: %s", err);
 			} else {
 				core_ok = true;
 				if (!o->quiet)
@@ -450,17 +424,17 @@ int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 				ut_bt_symbolize(sym, fp);
 				ut_symtab_free(sym);
 			} else {
-				append(note, sizeof(note), "%sno symbols: %s", err);
+				ut_note_append(note, sizeof(note), "%sno symbols: %s", err);
 			}
 			if (core_ok)
 				ut_bt_cfi_core(core_path, elf, thr[0].tid, cfi, err,
 					       sizeof(err));
 		} else {
-			append(note, sizeof(note), "%s%s", "no symbols: give the "
+			ut_note_append(note, sizeof(note), "%s%s", "no symbols: give the "
 			       "unikernel's ELF with --elf");
 		}
 	} else if (nthr) {
-		append(note, sizeof(note), "%sno core: %s", err);
+		ut_note_append(note, sizeof(note), "%sno core: %s", err);
 	}
 	xmem_close(m);
 	if (paused)
