@@ -56,6 +56,23 @@ pvh_start32:
 	cmp $2048, %ecx
 	jne 2b
 
+	/* The first 2 MiB through 4 KiB pages with page 0 read-only (boot
+	 * loaders may leave data there), so that a write through a NULL
+	 * pointer faults instead of landing at address 0 (CR0.WP is set). */
+	movl $0x1, pt0                  /* present, read-only */
+	mov $1, %ecx
+3:	mov %ecx, %eax
+	shl $12, %eax
+	or $0x3, %eax                   /* present, writable */
+	mov %eax, pt0(,%ecx,8)
+	inc %ecx
+	cmp $512, %ecx
+	jne 3b
+	mov $pt0, %eax
+	or $0x3, %eax
+	mov %eax, pd
+	movl $0, pd+4
+
 	mov %cr4, %eax
 	or $0x20, %eax                  /* PAE */
 	mov %eax, %cr4
@@ -218,6 +235,7 @@ mxcsr_init:
 pml4:	.skip 4096
 pdpt:	.skip 4096
 pd:	.skip 4 * 4096
+pt0:	.skip 4096
 	.balign 16
 boot_stack:
 	.skip BOOT_STACK_SIZE
