@@ -221,11 +221,20 @@ static int guest_attach(struct engine *e, struct cguest *g)
 	int rc;
 
 	if (!g->t.map) {
+		err[0] = 0;
 		rc = tp_open(e, g, err, sizeof(err));
+		if (rc == -2 && e->xen) {
+			/* Not (yet) publishing or going away: try again, and
+			 * say so if it lasts. */
+			if (now_ms() - g->first_seen_ms > PENDING_MS)
+				return guest_reject(e, g, err[0] ? err
+						    : "domain is gone, dying or no "
+						      "longer publishing");
+			return 0;
+		}
 		if (rc == -2) { /* stale entry: the guest is gone */
 			g->phase = G_DONE;
-			if (!e->xen)
-				unlink(g->path);
+			unlink(g->path);
 			return 0;
 		}
 		if (rc < 0)

@@ -272,12 +272,11 @@ bool ut_xen_wait(ut_xen_t *x, int ms)
 	if (evi >= 0 && (p[evi].revents & POLLIN)) {
 		/* A guest notified us: the caller's next cycle drains.  Unmask
 		 * so that the next notification wakes us again. */
-		for (int i = 0; i < 64; i++) {
-			xenevtchn_port_or_error_t port = xenevtchn_pending(x->xce);
-			if (port < 0)
-				break;
+		/* One read per readable poll: xenevtchn_pending() blocks when
+		 * nothing is pending, which stalled the whole collector. */
+		xenevtchn_port_or_error_t port = xenevtchn_pending(x->xce);
+		if (port >= 0)
 			xenevtchn_unmask(x->xce, (evtchn_port_t)port);
-		}
 	}
 	return changed;
 }
