@@ -153,9 +153,9 @@ check-valgrind: all
 		--duration 1 --rate 2000 > $(B)/valgrind.log 2>&1 || \
 		{ cat $(B)/valgrind.log; exit 1; }; echo "valgrind: no errors"
 
-# The Xen rig in full: Xen 4.17 + a Debian dom0 under QEMU TCG, the PVH demo
-# traced through grants and crashed (tests/xen/README.md).  `make test` runs
-# its short stub mode.
+# The Xen rig alone: Xen 4.17 + a Debian dom0 under QEMU TCG, the PVH demo
+# traced through grants and crashed (tests/xen/README.md); `make test` runs it
+# too.
 test-xen: all
 	@B=$(B) XEN_RIG_MODE=full tests/e2e/xen.sh
 
