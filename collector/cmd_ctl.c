@@ -26,14 +26,16 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "xen.h"
 
 static const char ctl_usage[] =
 	"usage: unitrace ctl [--dir DIR]\n"
+	"       unitrace ctl --xen DOMAIN [show|enable|disable|mode ...]\n"
 	"       unitrace ctl [--dir DIR] GUEST [show]\n"
 	"       unitrace ctl [--dir DIR] GUEST enable|disable EVENT... | all\n"
 	"       unitrace ctl [--dir DIR] GUEST mode discard|overwrite [--ring N]\n"
 	"\n"
-	"Control a running hosted guest through its shared area: list the\n"
+	"Control a running guest through its shared area: list the\n"
 	"guests of the rendezvous directory, show a guest's event types and\n"
 	"rings, enable or disable event types by name, or switch rings between\n"
 	"discard and overwrite mode.  Works while a collector is attached.\n"
@@ -41,6 +43,8 @@ static const char ctl_usage[] =
 	"a PID.\n"
 	"\n"
 	"  -d, --dir DIR     rendezvous directory (default as for collect)\n"
+	"  -x, --xen         GUEST is a Xen domain (name or domid) publishing\n"
+	"                    in xenstore; run in dom0\n"
 	"  -r, --ring N      mode: only ring N (default: every ring)\n"
 	"  -t, --timeout MS  how long to wait for the guest to confirm (1000)\n"
 	"  -h, --help        this text\n"
@@ -153,27 +157,71 @@ static void nap_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Map the area of the Xen domain named or numbered (want) into t->map and
+ * t->size.  0, or -1 (message printed). */
+static int xen_find(const char *want, ut_xen_t **xp, ut_xen_dom_t **dp,
+		    ut_hosted_t *t, char *label, size_t labellen)
+{
+	const ut_xen_opts_t xo = {.cmd = "ctl", .quiet = true};
+	uint32_t doms[512];
+	char err[512];
+	int n;
+
+	*xp = ut_xen_open(&xo, err, sizeof(err));
+	if (!*xp) {
+		ut_error("ctl", "%s", err);
+		return -1;
+	}
+	n = ut_xen_scan(*xp, doms, 512);
+	for (int i = 0; i < n; i++) {
+		ut_xen_dom_t *d;
+		char id[16];
+		snprintf(id, sizeof(id), "%u", doms[i]);
+		if (ut_xen_dom_open(*xp, doms[i], &d, label, labellen, err,
+				    sizeof(err)) != 0)
+			continue;
+		/* label is "NAME (domain N)" or "domain N" */
+		size_t wl = strlen(want);
+		if (!strcmp(id, want) || (!strncmp(label, want, wl) &&
+					  !strncmp(label + wl, " (domain ", 9))) {
+			*dp = d;
+			t->map = ut_xen_dom_area(d, &t->size);
+			return 0;
+		}
+		ut_xen_dom_close(*xp, d);
+	}
+	ut_error("ctl", "no Xen domain '%s' publishing a unitrace area", want);
+	ut_xen_close(*xp);
+	*xp = NULL;
+	return -1;
+}
+
 static int ctl_run(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{"dir", required_argument, NULL, 'd'},
 		{"ring", required_argument, NULL, 'r'},
 		{"timeout", required_argument, NULL, 't'},
+		{"xen", no_argument, NULL, 'x'},
 		{NULL, 0, NULL, 0},
 	};
 	char dir[PATH_MAX - NAME_MAX - 2], path[PATH_MAX], err[512];
 	long ring = -1, timeout = 1000;
 	const char *dir_opt = NULL;
-	ut_hosted_t t;
+	ut_hosted_t t = {.fd = -1};
+	ut_xen_t *xen = NULL;
+	ut_xen_dom_t *xd = NULL;
+	bool use_xen = false;
 	ut_reader_t *rd;
 	int c, rc = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "d:r:t:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:r:t:x", lo, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'd': dir_opt = optarg; break;
+		case 'x': use_xen = true; break;
 		case 'r':
 			ring = strtol(optarg, &end, 10);
 			if (*end || ring < 0 || ring >= (long)UT_MAX_RINGS) {
@@ -200,10 +248,17 @@ static int ctl_run(int argc, char **argv)
 		snprintf(dir, sizeof(dir), "%s", dir_opt);
 	else
 		ut_hosted_default_dir(dir, sizeof(dir));
-	if (optind >= argc)
-		return list_guests(dir);
-	if (find_guest(dir, argv[optind], path, sizeof(path)))
-		return 1;
+	if (use_xen) {
+		if (optind >= argc) {
+			ut_error("ctl", "--xen needs a GUEST (domain name or id)");
+			return 2;
+		}
+	} else {
+		if (optind >= argc)
+			return list_guests(dir);
+		if (find_guest(dir, argv[optind], path, sizeof(path)))
+			return 1;
+	}
 	const char *action = optind + 1 < argc ? argv[optind + 1] : "show";
 	if (strcmp(action, "show") && strcmp(action, "enable") &&
 	    strcmp(action, "disable") && strcmp(action, "mode")) {
@@ -211,7 +266,10 @@ static int ctl_run(int argc, char **argv)
 			 action);
 		return 2;
 	}
-	if (ut_hosted_open(path, &t, err, sizeof(err))) {
+	if (use_xen) {
+		if (xen_find(argv[optind], &xen, &xd, &t, path, sizeof(path)))
+			return 1;
+	} else if (ut_hosted_open(path, &t, err, sizeof(err))) {
 		ut_error("ctl", "%s", err);
 		return 1;
 	}
@@ -339,7 +397,12 @@ out:
 		ut_reader_free(rd);
 		free(rd);
 	}
-	ut_hosted_close(&t);
+	if (use_xen) {
+		ut_xen_dom_close(xen, xd);
+		ut_xen_close(xen);
+	} else {
+		ut_hosted_close(&t);
+	}
 	return rc;
 }
 
