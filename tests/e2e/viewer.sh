@@ -174,7 +174,7 @@ sleep 0.3
 # fit and quit
 keys 0
 keys q
-wait_rc 3
+wait_rc 15
 ok $? "q quits" "$(screen)"
 [ "$(cat "$T/rc" 2>/dev/null)" = 0 ]
 ok $? "exit status 0 after q"
@@ -194,7 +194,7 @@ keys x
 screen | grep -qE 'events lost \((guest|overwrite|corrupt)\)'
 ok $? "x jumps to the next lost-event range" "$(screen)"
 keys q
-wait_rc 3
+wait_rc 15
 
 # ---- crashes -------------------------------------------------------------------
 CDB=$T/crash.db
@@ -226,7 +226,7 @@ printf '%s\n' "$s" | grep -q 'CRASH 1/' &&
 ok $? "c opens the crash view (reason, backtrace, last events)" "$s"
 keys q
 keys q
-wait_rc 3
+wait_rc 15
 [ "$(cat "$T/rc" 2>/dev/null)" = 0 ]
 ok $? "q closes the crash view, then quits with status 0"
 
@@ -247,7 +247,7 @@ c2=$(screen | head -1 | sed -n 's/.* \([0-9][0-9]*\) events.*/\1/p')
 [ -n "$c1" ] && [ -n "$c2" ] && [ "$c2" -gt "$c1" ]
 ok $? "-f follows the events the collector writes ($c1 -> $c2)" "$(screen)"
 keys q
-wait_rc 3
+wait_rc 15
 wait "$RUNPID" 2>/dev/null
 RUNPID=
 
@@ -276,7 +276,7 @@ rm -f "$T/rc"
 "${TM[@]}" kill-session -t v >/dev/null 2>&1
 "${TM[@]}" new-session -d -s v -x $W -y $H \
 	"$UT view $T/missing.db; echo \$? >$T/rc; sleep 60"
-wait_rc 3
+wait_rc 15
 s=$(screen)
 [ "$(cat "$T/rc" 2>/dev/null)" = 1 ] && printf '%s\n' "$s" | grep -q 'does not exist'
 ok $? "in a terminal: the error is shown, exit 1" "$s"
