@@ -54,6 +54,33 @@ void ut_note_append(char *note, size_t cap, const char *fmt, const char *what)
 		snprintf(note + n, cap - n, fmt, n ? "; " : "", what);
 }
 
+bool ut_crash_write_core(const ut_crash_opts_t *o, const char *core_path,
+			 const ut_memsrc_t *mem, const ut_core_thread_t *thr,
+			 size_t nthr, const ut_core_note_t *notes, size_t nn,
+			 char *note, size_t notelen)
+{
+	ut_core_stats_t cs;
+	char err[512];
+
+	if (ut_make_dirs(o->core_dir) != 0) {
+		snprintf(err, sizeof(err), "cannot create %s: %s", o->core_dir,
+			 strerror(errno));
+		ut_note_append(note, notelen, "%sno core: %s", err);
+		return false;
+	}
+	if (ut_core_write(core_path, mem, thr, nthr, notes, nn, &cs, err,
+			  sizeof(err)) != 0) {
+		ut_note_append(note, notelen, "%sno core: %s", err);
+		return false;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "unitrace %s: core written: %s (%.1f MiB of memory, "
+			"%.1f MiB on disk, %.2f s)\n", o->cmd, core_path,
+			cs.mem_bytes / 1048576.0, cs.disk_bytes / 1048576.0,
+			cs.seconds);
+	return true;
+}
+
 int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 			    ut_hosted_t *t, const ut_crash_opts_t *o)
 {
@@ -104,7 +131,6 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 			ut_core_note_t notes[6];
 			size_t nn = 0;
 			ut_core_thread_t thr;
-			ut_core_stats_t cs;
 			const char *base = strrchr(exe, '/');
 
 			ut_hosted_notes(&m, base ? base + 1 : "guest", notes, &nn);
@@ -120,22 +146,8 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 			snprintf(core_path, sizeof(core_path), "%s/%s.%d.%lld.core",
 				 o->core_dir, base ? base + 1 : "guest", t->pid,
 				 (long long)crash);
-			if (ut_make_dirs(o->core_dir) != 0) {
-				snprintf(err, sizeof(err), "cannot create %s: %s",
-					 o->core_dir, strerror(errno));
-				ut_note_append(note, sizeof(note), "%sno core: %s", err);
-			} else if (ut_core_write(core_path, &m.src, &thr, 1, notes, nn,
-						 &cs, err, sizeof(err)) != 0) {
-				ut_note_append(note, sizeof(note), "%sno core: %s", err);
-			} else {
-				core_ok = true;
-				if (!o->quiet)
-					fprintf(stderr, "unitrace %s: core written: %s "
-						"(%.1f MiB of memory, %.1f MiB on disk, "
-						"%.2f s)\n", o->cmd, core_path,
-						cs.mem_bytes / 1048576.0,
-						cs.disk_bytes / 1048576.0, cs.seconds);
-			}
+			core_ok = ut_crash_write_core(o, core_path, &m.src, &thr, 1,
+						      notes, nn, note, sizeof(note));
 		}
 		if (valid) {
 			ut_symtab_t *sym;

@@ -34,6 +34,7 @@ int ut_hosted_notes(ut_hosted_mem_t *m, const char *exe_name,
 
 /* ---- crash.c: the capture sequence --------------------------------------- */
 
+
 /* mkdir -p (dir) with mode 0700.  0, or -1 with errno set. */
 int ut_make_dirs(const char *dir);
 /* Append "(sep)(what)" to the note (note, cap) through (fmt), which takes
@@ -45,6 +46,14 @@ typedef struct ut_crash_opts {
 	bool quiet;
 	const char *cmd;      /* for messages: "collect" or "run" */
 } ut_crash_opts_t;
+
+/* Write the core of a crash to (core_path) under o->core_dir (created if
+ * needed) and say so unless quiet.  True if written; otherwise the reason
+ * is appended to (note, notelen).  Shared by the hosted and Xen captures. */
+bool ut_crash_write_core(const ut_crash_opts_t *o, const char *core_path,
+			 const ut_memsrc_t *mem, const ut_core_thread_t *thr,
+			 size_t nthr, const ut_core_note_t *notes, size_t nn,
+			 char *note, size_t notelen);
 
 /*
  * Capture the crash of hosted guest (guest_id) read through (rd) and (t):

@@ -387,7 +387,6 @@ int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 		if (o->core_dir) {
 			ut_core_note_t notes[3];
 			size_t nn = 0;
-			ut_core_stats_t cs;
 			char psinfo[UT_CORE_PRPSINFO_SIZE];
 			const char *name = d->name[0] ? d->name : "domU";
 
@@ -400,22 +399,8 @@ int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 						      rd->hdr.build_id_len);
 			snprintf(core_path, sizeof(core_path), "%s/xen-dom%u.%lld.core",
 				 o->core_dir, d->domid, (long long)crash);
-			if (ut_make_dirs(o->core_dir) != 0) {
-				snprintf(err, sizeof(err), "cannot create %s: %s",
-					 o->core_dir, strerror(errno));
-				ut_note_append(note, sizeof(note), "%sno core: %s", err);
-			} else if (ut_core_write(core_path, &m->src, thr, nthr, notes,
-						 nn, &cs, err, sizeof(err)) != 0) {
-				ut_note_append(note, sizeof(note), "%sno core: %s", err);
-			} else {
-				core_ok = true;
-				if (!o->quiet)
-					fprintf(stderr, "unitrace %s: core written: %s "
-						"(%.1f MiB of memory, %.1f MiB on disk, "
-						"%.2f s)\n", o->cmd, core_path,
-						cs.mem_bytes / 1048576.0,
-						cs.disk_bytes / 1048576.0, cs.seconds);
-			}
+			core_ok = ut_crash_write_core(o, core_path, &m->src, thr, nthr,
+						      notes, nn, note, sizeof(note));
 		}
 		ut_bt_fp_walk(&m->src, thr[0].regs, fp);
 		if (elf) {
