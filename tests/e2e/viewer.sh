@@ -47,6 +47,10 @@ cleanup() {
 }
 trap cleanup EXIT
 W=160 H=45
+# A session that lives for the whole test keeps the tmux server up: killing
+# the last session makes the server exit asynchronously, and a new-session
+# racing with that exit fails with "server exited unexpectedly".
+"${TM[@]}" new-session -d -s keep "sleep 100000"
 
 # Start the viewer on (db) in a fresh session "v"; its exit status goes to
 # $T/rc.  Extra arguments go to unitrace view.
