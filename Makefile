@@ -39,15 +39,16 @@ BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-# The Xen transport (STYLE.md practice 8): xen.c + xen_dump.c where the Xen
+# The Xen transport (STYLE.md practice 8): xen*.c where the Xen
 # libraries are (Debian's libxen-dev), xen_stub.c elsewhere; `--xen` then
 # fails at once with a clear message.  HAVE_XEN=n forces the stub.
-HAVE_XEN ?= $(shell pkg-config --exists xencontrol xenstore xengnttab xenevtchn xenforeignmemory && echo y)
-XEN_SRC := collector/xen.c collector/xen_dump.c
+XEN_PKGS := xencontrol xenstore xengnttab xenevtchn xenforeignmemory xenvchan
+HAVE_XEN ?= $(shell pkg-config --exists $(XEN_PKGS) && echo y)
+XEN_SRC := collector/xen.c collector/xen_dump.c collector/xen_ctl.c
 ifeq ($(HAVE_XEN),y)
 COLLECTOR_SRC := $(filter-out collector/xen_stub.c,$(COLLECTOR_SRC))
 HOST_CFLAGS += -DUT_HAVE_XEN
-LDLIBS_HOST += $(shell pkg-config --libs xencontrol xenstore xengnttab xenevtchn xenforeignmemory)
+LDLIBS_HOST += $(shell pkg-config --libs $(XEN_PKGS))
 else
 COLLECTOR_SRC := $(filter-out $(XEN_SRC),$(COLLECTOR_SRC))
 endif

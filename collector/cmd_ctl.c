@@ -5,52 +5,61 @@
  *   unitrace ctl [--dir DIR] GUEST [show]       its event types and rings
  *   unitrace ctl [--dir DIR] GUEST enable|disable EVENT... | all
  *   unitrace ctl [--dir DIR] GUEST mode discard|overwrite [--ring N]
+ *   unitrace ctl --xen [DOMAIN [...]]           the same for a Xen domain
  *
- * Control goes through the guest's shared area, so it works beside a
- * running collector and on any transport that shares the area: the
- * control bitmap (bit id-1 set = disabled) and each ring's req_mode are
- * collector-written fields; ctl_gen is bumped and the guest's control
- * thread woken (a futex on that word); the guest acknowledges in ctl_ack
- * and reflects a mode change in the ring's 'mode'.
+ * Requests go over the guest's control channel (formats/ut_ctl.h): the
+ * abstract Unix socket "\0unitrace-ctl.PID" of a hosted guest, the
+ * libxenvchan channel of a Xen guest (xen_ctl.c).  The guest executes them
+ * and answers; everything in an answer is checked before it is used.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <linux/futex.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "collector.h"
-#include "xen.h"
+#include "ctl_chan.h"
+#include "ut_ctl.h"
 
 static const char ctl_usage[] =
 	"usage: unitrace ctl [--dir DIR]\n"
-	"       unitrace ctl --xen DOMAIN [show|enable|disable|mode ...]\n"
 	"       unitrace ctl [--dir DIR] GUEST [show]\n"
 	"       unitrace ctl [--dir DIR] GUEST enable|disable EVENT... | all\n"
 	"       unitrace ctl [--dir DIR] GUEST mode discard|overwrite [--ring N]\n"
+	"       unitrace ctl --xen [DOMAIN [show|enable|disable|mode ...]]\n"
 	"\n"
-	"Control a running guest through its shared area: list the\n"
-	"guests of the rendezvous directory, show a guest's event types and\n"
-	"rings, enable or disable event types by name, or switch rings between\n"
-	"discard and overwrite mode.  Works while a collector is attached.\n"
-	"GUEST is a rendezvous entry (NAME.PID.ut), NAME.PID, a unique NAME, or\n"
-	"a PID.\n"
+	"Control a running guest over its control channel: list the guests,\n"
+	"show a guest's event types and rings, enable or disable event types\n"
+	"by name, or switch rings between discard and overwrite mode.  Works\n"
+	"while a collector is attached.  A hosted GUEST is a rendezvous entry\n"
+	"(NAME.PID.ut), NAME.PID, a unique NAME, or a PID; with --xen, a\n"
+	"domain name or id (run in dom0).\n"
 	"\n"
 	"  -d, --dir DIR     rendezvous directory (default as for collect)\n"
-	"  -x, --xen         GUEST is a Xen domain (name or domid) publishing\n"
-	"                    in xenstore; run in dom0\n"
+	"  -x, --xen         GUEST is a Xen domain, reached over libxenvchan\n"
 	"  -r, --ring N      mode: only ring N (default: every ring)\n"
-	"  -t, --timeout MS  how long to wait for the guest to confirm (1000)\n"
+	"  -t, --timeout MS  how long to wait for the guest (default 2000)\n"
 	"  -h, --help        this text\n"
 	"\n"
 	"Exit status: 0 done (and confirmed), 1 failed or not confirmed,\n"
 	"2 usage error.\n";
+
+int64_t ut_ctl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Find the entry for (want) in (dir); 0 with the path, or -1 (message
  * printed). */
@@ -127,6 +136,191 @@ static int list_guests(const char *dir)
 	return 0;
 }
 
+/* ---- the hosted channel: a Unix stream socket ---------------------------- */
+
+typedef struct {
+	ut_ctl_chan_t c;
+	int fd;
+} sock_chan_t;
+
+static int sock_io(ut_ctl_chan_t *c, void *buf, size_t n, int64_t deadline,
+		   bool out)
+{
+	sock_chan_t *s = (sock_chan_t *)c;
+	char *p = buf;
+
+	while (n) {
+		struct pollfd pf = {.fd = s->fd, .events = out ? POLLOUT : POLLIN};
+		int64_t left = deadline - ut_ctl_now_ms();
+		if (left <= 0) {
+			snprintf(c->err, sizeof(c->err), "%s did not answer in time",
+				 c->label);
+			return -1;
+		}
+		if (poll(&pf, 1, (int)left) <= 0)
+			continue;
+		ssize_t r = out ? send(s->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)
+				: recv(s->fd, p, n, MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			snprintf(c->err, sizeof(c->err), "%s closed its control "
+				 "channel%s%s", c->label, r ? ": " : "",
+				 r ? strerror(errno) : "");
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int sock_send(ut_ctl_chan_t *c, const void *buf, size_t n, int64_t dl)
+{
+	return sock_io(c, (void *)buf, n, dl, true);
+}
+
+static int sock_recv(ut_ctl_chan_t *c, void *buf, size_t n, int64_t dl)
+{
+	return sock_io(c, buf, n, dl, false);
+}
+
+static void sock_close(ut_ctl_chan_t *c)
+{
+	close(((sock_chan_t *)c)->fd);
+	free(c);
+}
+
+/* Connect to the control socket of the hosted guest behind rendezvous
+ * entry (path), NAME.PID.ut. */
+static ut_ctl_chan_t *sock_open(const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char name[NAME_MAX + 1];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	sock_chan_t *s;
+	char *dot, *end;
+	long pid;
+	int n;
+
+	size_t bl = strlen(base);
+	if (bl < 4 || bl - 3 >= sizeof(name)) {
+		ut_error("ctl", "%s: not a NAME.PID.ut rendezvous entry", path);
+		return NULL;
+	}
+	memcpy(name, base, bl - 3); /* without ".ut" */
+	name[bl - 3] = 0;
+	dot = strrchr(name, '.');
+	pid = dot ? strtol(dot + 1, &end, 10) : 0;
+	if (!dot || *end || pid <= 0) {
+		ut_error("ctl", "%s: not a NAME.PID.ut rendezvous entry", path);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		ut_error("ctl", "out of memory");
+		return NULL;
+	}
+	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s%ld",
+		     UT_CTL_SOCK_PREFIX, pid);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 ||
+	    connect(s->fd, (struct sockaddr *)&sa,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				(size_t)n)) != 0) {
+		ut_error("ctl", "cannot reach the control channel of %s (pid %ld): "
+			 "%s; is it running, and not with UNITRACE_CTL=0?", name,
+			 pid, strerror(errno));
+		goto fail;
+	}
+	/* Anyone can bind an abstract name: make sure the guest's own
+	 * process answers. */
+	if (getsockopt(s->fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0 ||
+	    cr.pid != (pid_t)pid) {
+		ut_error("ctl", "the control socket of %s is held by pid %ld, not "
+			 "by the guest (pid %ld); refusing to talk to it", name,
+			 (long)cr.pid, pid);
+		goto fail;
+	}
+	s->c.send = sock_send;
+	s->c.recv = sock_recv;
+	s->c.close = sock_close;
+	snprintf(s->c.label, sizeof(s->c.label), "%.100s", name);
+	return &s->c;
+fail:
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+	return NULL;
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+typedef struct {
+	ut_ctl_chan_t *chan;
+	int64_t deadline;
+	uint32_t seq;
+	struct ut_ctl_msg rsp;   /* header of the last response */
+	uint8_t data[UT_CTL_MAX_RSP]; /* its payload */
+} ctl_t;
+
+static const char *status_text(uint16_t st)
+{
+	switch (st) {
+	case UT_CTL_OK: return "ok";
+	case UT_CTL_EBADMSG: return "the guest rejected the request as malformed";
+	case UT_CTL_EOP: return "the guest does not know this request (older "
+				"tracer?)";
+	case UT_CTL_ENOENT: return "no such event type or ring";
+	case UT_CTL_EINVAL: return "invalid argument";
+	case UT_CTL_ENOTREADY: return "the guest's tracer is not running";
+	default: return "unknown status";
+	}
+}
+
+/* Send (op, arg, payload) and read its response into k->rsp and k->data.
+ * Returns the response status (UT_CTL_OK...), or -1 if the channel failed
+ * or the guest answered nonsense (message printed). */
+static int call(ctl_t *k, uint16_t op, uint32_t arg, const void *pl,
+		uint32_t len)
+{
+	uint8_t buf[UT_CTL_HDR_SIZE + UT_CTL_MAX_REQ];
+	struct ut_ctl_msg q = {.magic = UT_CTL_MAGIC, .op = op, .seq = ++k->seq,
+			       .arg = arg, .len = len};
+	ut_ctl_chan_t *c = k->chan;
+
+	if (len > UT_CTL_MAX_REQ)
+		return -1;
+	memcpy(buf, &q, sizeof(q));
+	if (len)
+		memcpy(buf + sizeof(q), pl, len);
+	if (c->send(c, buf, sizeof(q) + len, k->deadline)) {
+		ut_error("ctl", "%s", c->err);
+		return -1;
+	}
+	for (;;) {
+		if (c->recv(c, &k->rsp, sizeof(k->rsp), k->deadline)) {
+			ut_error("ctl", "%s", c->err);
+			return -1;
+		}
+		if (k->rsp.magic != UT_CTL_MAGIC || k->rsp.len > UT_CTL_MAX_RSP) {
+			ut_error("ctl", "%s sent a malformed answer (magic 0x%08x, "
+				 "%u bytes); giving up", c->label, k->rsp.magic,
+				 k->rsp.len);
+			return -1;
+		}
+		if (k->rsp.len && c->recv(c, k->data, k->rsp.len, k->deadline)) {
+			ut_error("ctl", "%s", c->err);
+			return -1;
+		}
+		/* an answer left over from an earlier client: skip it */
+		if (k->rsp.seq == q.seq && k->rsp.op == op)
+			return k->rsp.status;
+	}
+}
+
 static const char *mode_name(uint32_t m)
 {
 	return m == UT_MODE_DISCARD ? "discard"
@@ -140,60 +334,168 @@ static const char *kind_name(uint8_t k)
 	return k < UT_KIND__COUNT ? n[k] : "?";
 }
 
-static bool bit(const uint8_t *bits, uint32_t i)
+/* A NUL-padded name from the guest, made printable. */
+static void clean_name(char *dst, const char *src, size_t cap)
 {
-	return (ut_load_once(&bits[i / 8]) >> (i % 8)) & 1;
+	size_t i = 0;
+
+	for (; i + 1 < cap && src[i]; i++)
+		dst[i] = (src[i] > ' ' && src[i] < 127) ? src[i] : '?';
+	dst[i] = 0;
 }
 
-static void wake(struct ut_area_hdr *h)
+/* Fetch the rings from (first) on; the number of entries read into
+ * (out), or -1. */
+static int get_rings(ctl_t *k, struct ut_ctl_ring *out, uint32_t *total)
 {
-	__atomic_add_fetch(&h->ctl_gen, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &h->ctl_gen, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
+	uint32_t have = 0;
 
-static void nap_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-/* Map the area of the Xen domain named or numbered (want) into t->map and
- * t->size.  0, or -1 (message printed). */
-static int xen_find(const char *want, ut_xen_t **xp, ut_xen_dom_t **dp,
-		    ut_hosted_t *t, char *label, size_t labellen)
-{
-	const ut_xen_opts_t xo = {.cmd = "ctl", .quiet = true};
-	uint32_t doms[512];
-	char err[512];
-	int n;
-
-	*xp = ut_xen_open(&xo, err, sizeof(err));
-	if (!*xp) {
-		ut_error("ctl", "%s", err);
-		return -1;
-	}
-	n = ut_xen_scan(*xp, doms, 512);
-	for (int i = 0; i < n; i++) {
-		ut_xen_dom_t *d;
-		char id[16];
-		snprintf(id, sizeof(id), "%u", doms[i]);
-		if (ut_xen_dom_open(*xp, doms[i], &d, label, labellen, err,
-				    sizeof(err)) != 0)
-			continue;
-		/* label is "NAME (domain N)" or "domain N" */
-		size_t wl = strlen(want);
-		if (!strcmp(id, want) || (!strncmp(label, want, wl) &&
-					  !strncmp(label + wl, " (domain ", 9))) {
-			*dp = d;
-			t->map = ut_xen_dom_area(d, &t->size);
-			return 0;
+	do {
+		if (call(k, UT_CTL_RINGS, have, NULL, 0) != UT_CTL_OK)
+			return -1;
+		uint32_t got = k->rsp.len / sizeof(struct ut_ctl_ring);
+		*total = k->rsp.arg;
+		if (*total > UT_MAX_RINGS || (got == 0 && have < *total)) {
+			ut_error("ctl", "%s: inconsistent ring list", k->chan->label);
+			return -1;
 		}
-		ut_xen_dom_close(*xp, d);
+		for (uint32_t i = 0; i < got && have < *total; i++)
+			memcpy(&out[have++], k->data + i * sizeof(*out), sizeof(*out));
+	} while (have < *total);
+	return (int)have;
+}
+
+static int do_show(ctl_t *k)
+{
+	struct ut_ctl_info info;
+	struct ut_ctl_ring rings[UT_MAX_RINGS];
+	uint32_t nr, total, have = 0;
+	char name[sizeof(info.name) + 1];
+
+	if (call(k, UT_CTL_HELLO, 0, NULL, 0) != UT_CTL_OK ||
+	    k->rsp.len < sizeof(info)) {
+		ut_error("ctl", "%s did not introduce itself", k->chan->label);
+		return 1;
 	}
-	ut_error("ctl", "no Xen domain '%s' publishing a unitrace area", want);
-	ut_xen_close(*xp);
-	*xp = NULL;
-	return -1;
+	memcpy(&info, k->data, sizeof(info));
+	clean_name(name, info.name, sizeof(name));
+	printf("guest %s (pid/domid %u), tracer ABI %u\n", name, info.pid,
+	       info.abi_version);
+	if (get_rings(k, rings, &nr) < 0)
+		return 1;
+	printf("rings:\n");
+	for (uint32_t i = 0; i < nr; i++)
+		printf("  ring %-2u %-9s %12llu events %10llu dropped%s%s\n",
+		       rings[i].ring, mode_name(rings[i].mode),
+		       (unsigned long long)rings[i].emitted,
+		       (unsigned long long)rings[i].dropped,
+		       rings[i].req_mode <= UT_MODE_OVERWRITE ? ", switching to " : "",
+		       rings[i].req_mode <= UT_MODE_OVERWRITE
+			       ? mode_name(rings[i].req_mode) : "");
+	printf("event types:\n");
+	do {
+		if (call(k, UT_CTL_EVENTS, have, NULL, 0) != UT_CTL_OK)
+			return 1;
+		uint32_t got = k->rsp.len / sizeof(struct ut_ctl_event);
+		total = k->rsp.arg;
+		if (total > 0xffff || (got == 0 && have < total)) {
+			ut_error("ctl", "%s: inconsistent event list", k->chan->label);
+			return 1;
+		}
+		for (uint32_t i = 0; i < got && have < total; i++, have++) {
+			struct ut_ctl_event e;
+			char en[sizeof(e.name) + 1];
+			memcpy(&e, k->data + i * sizeof(e), sizeof(e));
+			clean_name(en, e.name, sizeof(en));
+			printf("  %-4u %-24s %-10s %s\n", e.id, en, kind_name(e.kind),
+			       e.enabled ? "enabled" : "disabled");
+		}
+	} while (have < total);
+	return 0;
+}
+
+static int do_mode(ctl_t *k, const char *m_arg, long ring)
+{
+	struct ut_ctl_ring rings[UT_MAX_RINGS];
+	uint32_t m, nr, arg = ring < 0 ? UT_CTL_ALL_RINGS : (uint32_t)ring;
+	int st;
+
+	if (!strcmp(m_arg, "discard"))
+		m = UT_MODE_DISCARD;
+	else if (!strcmp(m_arg, "overwrite"))
+		m = UT_MODE_OVERWRITE;
+	else {
+		ut_error("ctl", "mode is discard or overwrite, not '%s'", m_arg);
+		return 2;
+	}
+	st = call(k, UT_CTL_SET_MODE, arg, &m, sizeof(m));
+	if (st != UT_CTL_OK) {
+		if (st > 0)
+			ut_error("ctl", "%s: %s", k->chan->label, st == UT_CTL_ENOENT
+				 ? "no such ring" : status_text((uint16_t)st));
+		return st == UT_CTL_ENOENT ? 2 : 1;
+	}
+	/* The ring's producer switches at one of its next events: watch. */
+	for (;;) {
+		bool all = true;
+		if (get_rings(k, rings, &nr) < 0)
+			return 1;
+		for (uint32_t i = 0; i < nr; i++)
+			if ((ring < 0 || rings[i].ring == (uint32_t)ring) &&
+			    rings[i].mode != m)
+				all = false;
+		if (all || ut_ctl_now_ms() + 20 >= k->deadline)
+			break;
+		struct timespec ts = {0, 20000000};
+		nanosleep(&ts, NULL);
+	}
+	int rc = 0;
+	for (uint32_t i = 0; i < nr; i++) {
+		if (ring >= 0 && rings[i].ring != (uint32_t)ring)
+			continue;
+		if (rings[i].mode == m) {
+			printf("ring %u: %s\n", rings[i].ring, mode_name(m));
+		} else {
+			printf("ring %u: %s requested (it switches at one of its "
+			       "next events)\n", rings[i].ring, mode_name(m));
+			rc = 1;
+		}
+	}
+	return rc;
+}
+
+static int do_enable(ctl_t *k, bool on, char **names, int n)
+{
+	int rc = 0;
+
+	for (int a = 0; a < n; a++) {
+		bool all = !strcmp(names[a], "all");
+		size_t len = all ? 0 : strlen(names[a]);
+		int st;
+
+		if (!all && (len == 0 || len >= UT_EVENT_NAME_LEN)) {
+			ut_error("ctl", "'%s' cannot be an event type name",
+				 names[a]);
+			rc = 1;
+			continue;
+		}
+		st = call(k, UT_CTL_ENABLE, on, names[a], (uint32_t)len);
+		if (st < 0)
+			return 1;
+		if (st == UT_CTL_ENOENT) {
+			ut_error("ctl", "%s has no event type '%s'", k->chan->label,
+				 names[a]);
+			rc = 1;
+		} else if (st != UT_CTL_OK) {
+			ut_error("ctl", "%s: %s", k->chan->label,
+				 status_text((uint16_t)st));
+			rc = 1;
+		} else {
+			printf("%s %s: %u event type%s\n", on ? "enabled" : "disabled",
+			       names[a], k->rsp.arg, k->rsp.arg == 1 ? "" : "s");
+		}
+	}
+	return rc;
 }
 
 static int ctl_run(int argc, char **argv)
@@ -206,18 +508,15 @@ static int ctl_run(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	char dir[PATH_MAX - NAME_MAX - 2], path[PATH_MAX], err[512];
-	long ring = -1, timeout = 1000;
+	long ring = -1, timeout = 2000;
 	const char *dir_opt = NULL;
-	ut_hosted_t t = {.fd = -1};
-	ut_xen_t *xen = NULL;
-	ut_xen_dom_t *xd = NULL;
 	bool use_xen = false;
-	ut_reader_t *rd;
-	int c, rc = 0;
+	ctl_t *k;
+	int c, rc;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "d:r:t:x", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:r:t:x", lo, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'd': dir_opt = optarg; break;
@@ -244,165 +543,105 @@ static int ctl_run(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* options may also follow the action (mode overwrite --ring 1) */
+	int nargs = 0;
+	char *args[64];
+	while (optind < argc) {
+		if (argv[optind][0] == '-' && argv[optind][1]) {
+			c = getopt_long(argc, argv, "+d:r:t:x", lo, NULL);
+			if (c == -1)
+				continue;
+			char *end;
+			if (c == 'r') {
+				ring = strtol(optarg, &end, 10);
+				if (*end || ring < 0 || ring >= (long)UT_MAX_RINGS) {
+					ut_error("ctl", "--ring wants 0..%u, got '%s'",
+						 UT_MAX_RINGS - 1, optarg);
+					return 2;
+				}
+			} else if (c == 't') {
+				timeout = strtol(optarg, &end, 10);
+				if (*end || timeout < 0 || timeout > 600000) {
+					ut_error("ctl", "--timeout wants milliseconds, "
+						 "got '%s'", optarg);
+					return 2;
+				}
+			} else if (c == 'x') {
+				use_xen = true;
+			} else if (c == 'd') {
+				dir_opt = optarg;
+			} else {
+				ut_error("ctl", "unknown or incomplete option '%s'; see "
+					 "'unitrace ctl --help'", argv[optind - 1]);
+				return 2;
+			}
+			continue;
+		}
+		if (nargs == (int)(sizeof(args) / sizeof(args[0]))) {
+			ut_error("ctl", "too many arguments");
+			return 2;
+		}
+		args[nargs++] = argv[optind++];
+	}
 	if (dir_opt)
 		snprintf(dir, sizeof(dir), "%s", dir_opt);
 	else
 		ut_hosted_default_dir(dir, sizeof(dir));
-	if (use_xen) {
-		if (optind >= argc) {
-			ut_error("ctl", "--xen needs a GUEST (domain name or id)");
-			return 2;
-		}
-	} else {
-		if (optind >= argc)
+	if (nargs == 0) {
+		if (!use_xen)
 			return list_guests(dir);
-		if (find_guest(dir, argv[optind], path, sizeof(path)))
+		if (ut_xen_ctl_list(err, sizeof(err))) {
+			ut_error("ctl", "%s", err);
 			return 1;
+		}
+		return 0;
 	}
-	const char *action = optind + 1 < argc ? argv[optind + 1] : "show";
+	const char *action = nargs > 1 ? args[1] : "show";
 	if (strcmp(action, "show") && strcmp(action, "enable") &&
 	    strcmp(action, "disable") && strcmp(action, "mode")) {
 		ut_error("ctl", "unknown action '%s': show, enable, disable or mode",
 			 action);
 		return 2;
 	}
-	if (use_xen) {
-		if (xen_find(argv[optind], &xen, &xd, &t, path, sizeof(path)))
-			return 1;
-	} else if (ut_hosted_open(path, &t, err, sizeof(err))) {
-		ut_error("ctl", "%s", err);
+	if (!strcmp(action, "show") && nargs > 2) {
+		ut_error("ctl", "show takes no arguments");
+		return 2;
+	}
+	if (!strcmp(action, "mode") && nargs != 3) {
+		ut_error("ctl", "usage: unitrace ctl GUEST mode discard|overwrite "
+			 "[--ring N]");
+		return 2;
+	}
+	if ((!strcmp(action, "enable") || !strcmp(action, "disable")) && nargs < 3) {
+		ut_error("ctl", "name the event types to %s (or 'all')", action);
+		return 2;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		ut_error("ctl", "out of memory");
 		return 1;
 	}
-	rd = calloc(1, sizeof(*rd));
-	if (!rd || ut_reader_attach(rd, t.map, t.size) != 0 ||
-	    ut_reader_schema(rd) != 0) {
-		ut_error("ctl", "%s: %s", path, rd ? rd->err : "out of memory");
-		rc = 1;
-		goto out;
-	}
-	struct ut_area_hdr *h = t.map;
-	uint8_t *bits = (uint8_t *)t.map + rd->hdr.ctl_off;
-
-	if (!strcmp(action, "show")) {
-		printf("guest %s (%s pid %u), state %s\n", path, rd->hdr.platform,
-		       rd->hdr.pid, ut_load_acquire(&h->state) == UT_STATE_RUNNING
-		       ? "running" : "not running");
-		printf("rings:\n");
-		for (uint32_t i = 0; i < rd->nr_rings; i++)
-			printf("  ring %-2u vcpu %-2u %-9s %7llu KiB\n", i,
-			       rd->rings[i].vcpu,
-			       mode_name(ut_load_acquire(&rd->rings[i].rh->mode)),
-			       (unsigned long long)rd->rings[i].data_size / 1024);
-		printf("event types:\n");
-		for (uint32_t i = 0; i < rd->ntypes; i++)
-			printf("  %-4u %-24s %-10s %s\n", rd->types[i].id,
-			       rd->types[i].name, kind_name(rd->types[i].kind),
-			       bit(bits, i) ? "disabled" : "enabled");
-		goto out;
-	}
-	if (!strcmp(action, "mode")) {
-		uint32_t m;
-		if (optind + 2 >= argc || optind + 3 < argc) {
-			ut_error("ctl", "usage: unitrace ctl GUEST mode "
-				 "discard|overwrite [--ring N]");
-			rc = 2;
-			goto out;
-		}
-		if (!strcmp(argv[optind + 2], "discard"))
-			m = UT_MODE_DISCARD;
-		else if (!strcmp(argv[optind + 2], "overwrite"))
-			m = UT_MODE_OVERWRITE;
-		else {
-			ut_error("ctl", "mode is discard or overwrite, not '%s'",
-				 argv[optind + 2]);
-			rc = 2;
-			goto out;
-		}
-		if (ring >= (long)rd->nr_rings) {
-			ut_error("ctl", "the guest has %u rings", rd->nr_rings);
-			rc = 2;
-			goto out;
-		}
-		for (uint32_t i = 0; i < rd->nr_rings; i++)
-			if (ring < 0 || (uint32_t)ring == i)
-				ut_store_release(&rd->rings[i].rh->req_mode, m);
-		wake(h);
-		/* A ring switches at one of its next events; report each. */
-		for (long w = 0; w <= timeout; w += 10) {
-			bool all = true;
-			for (uint32_t i = 0; i < rd->nr_rings; i++)
-				if ((ring < 0 || (uint32_t)ring == i) &&
-				    ut_load_acquire(&rd->rings[i].rh->mode) != m)
-					all = false;
-			if (all)
-				break;
-			nap_ms(10);
-		}
-		for (uint32_t i = 0; i < rd->nr_rings; i++) {
-			if (ring >= 0 && (uint32_t)ring != i)
-				continue;
-			if (ut_load_acquire(&rd->rings[i].rh->mode) == m) {
-				ut_store_release(&rd->rings[i].rh->req_mode,
-						 UT_REQ_NONE);
-				printf("ring %u: %s\n", i, mode_name(m));
-			} else {
-				printf("ring %u: %s requested (it switches at one of "
-				       "its next events)\n", i, mode_name(m));
-			}
-		}
-		goto out;
-	}
-	/* enable / disable */
-	if (optind + 2 >= argc) {
-		ut_error("ctl", "name the event types to %s (or 'all')", action);
-		rc = 2;
-		goto out;
-	}
-	bool disable = !strcmp(action, "disable");
-	for (int a = optind + 2; a < argc; a++) {
-		bool any = false;
-		for (uint32_t i = 0; i < rd->ntypes; i++) {
-			if (strcmp(argv[a], "all") && strcmp(argv[a], rd->types[i].name))
-				continue;
-			uint8_t mask = (uint8_t)(1u << (i % 8));
-			if (disable)
-				__atomic_fetch_or(&bits[i / 8], mask, __ATOMIC_RELAXED);
-			else
-				__atomic_fetch_and(&bits[i / 8], (uint8_t)~mask,
-						   __ATOMIC_RELAXED);
-			any = true;
-		}
-		if (!any) {
-			ut_error("ctl", "the guest has no event type '%s'", argv[a]);
-			rc = 1;
-		}
-	}
-	wake(h);
-	uint32_t gen = ut_load_acquire(&h->ctl_gen);
-	long w = 0;
-	for (; w <= timeout; w += 10) {
-		if ((int32_t)(ut_load_acquire(&h->ctl_ack) - gen) >= 0)
-			break;
-		nap_ms(10);
-	}
-	if (w > timeout) {
-		ut_error("ctl", "the guest did not confirm within %ld ms (is it "
-			 "running with UNITRACE_CTL=0?)", timeout);
-		rc = 1;
-	} else if (rc == 0) {
-		printf("%sd\n", action);
-	}
-out:
-	if (rd) {
-		ut_reader_free(rd);
-		free(rd);
-	}
 	if (use_xen) {
-		ut_xen_dom_close(xen, xd);
-		ut_xen_close(xen);
-	} else {
-		ut_hosted_close(&t);
+		k->chan = ut_xen_ctl_open(args[0], err, sizeof(err));
+		if (!k->chan)
+			ut_error("ctl", "%s", err);
+	} else if (find_guest(dir, args[0], path, sizeof(path)) == 0) {
+		k->chan = sock_open(path);
 	}
+	if (!k->chan) {
+		free(k);
+		return 1;
+	}
+	k->deadline = ut_ctl_now_ms() + timeout;
+	k->seq = (uint32_t)(getpid() * 2654435761u) ^ (uint32_t)ut_ctl_now_ms();
+	if (!strcmp(action, "show"))
+		rc = do_show(k);
+	else if (!strcmp(action, "mode"))
+		rc = do_mode(k, args[2], ring);
+	else
+		rc = do_enable(k, !strcmp(action, "enable"), args + 2, nargs - 2);
+	k->chan->close(k->chan);
+	free(k);
 	return rc;
 }
 

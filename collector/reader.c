@@ -93,8 +93,6 @@ int ut_reader_attach(ut_reader_t *r, void *base, uint64_t size)
 	reg[nreg++] = (struct region){h->schema_off,
 		(uint64_t)h->schema_cap * UT_SCHEMA_ENTRY_SIZE, "schema"};
 	reg[nreg++] = (struct region){h->crash_off, h->crash_size, "crash record"};
-	reg[nreg++] = (struct region){h->ctl_off, (h->schema_cap + 7u) / 8u,
-				      "control bitmap"};
 	reg[nreg++] = (struct region){h->ring_hdr_off,
 		(uint64_t)h->nr_rings * UT_RING_HDR_SIZE, "ring headers"};
 

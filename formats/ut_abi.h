@@ -127,9 +127,7 @@ struct ut_area_hdr {
 	uint32_t crash_off;    /* offset of the crash record region */
 	uint32_t crash_size;   /* bytes reserved for it */
 	uint32_t flags;        /* reserved, 0 */
-	uint32_t ctl_off;      /* offset of the control bitmap: bit (id - 1)
-	                          set = event type disabled by the collector;
-	                          (schema_cap + 7) / 8 bytes, collector-written */
+	uint32_t _reserved0;   /* 0 */
 
 	/* Cache line 1: clock calibration.  Guest-written once.
 	 * ns = clock_ns_ref + ((ticks - clock_ticks_ref) * clock_mult) >> clock_shift
@@ -156,17 +154,14 @@ struct ut_area_hdr {
 	uint32_t state;        /* enum ut_guest_state, release-stored */
 	uint32_t schema_count; /* schema entries valid, release-stored */
 	uint64_t unassigned_dropped; /* events from vCPUs with no ring */
-	uint32_t ctl_ack;      /* last ctl_gen the guest has applied */
-	uint32_t _reserved3a;
+	uint32_t _reserved3a[2];
 	uint64_t _reserved3[5];
 
 	/* Cache line 5: collector-written. */
 	uint32_t collector_state; /* enum ut_collector_state */
 	uint32_t collector_pid;
 	uint64_t collector_heartbeat; /* incremented by the collector */
-	uint32_t ctl_gen;      /* bumped (release) after the control bitmap or
-	                          a ring's req_mode changed; a futex word */
-	uint32_t _reserved4a;
+	uint32_t _reserved4a[2];
 	uint64_t _reserved4[5];
 
 	uint8_t _pad[UT_PAGE_SIZE - 6 * UT_CACHE_LINE];
@@ -191,10 +186,7 @@ struct ut_ring_hdr {
 
 	/* Cache line 1: written ONLY by the collector. */
 	uint64_t tail;     /* discard mode: bytes the guest may reuse */
-	uint32_t req_mode; /* mode requested by the collector (ctl command);
-	                      UT_REQ_NONE for none.  The guest applies it
-	                      within 256 events and reflects it in 'mode'. */
-	uint32_t _reserved2;
+	uint32_t _reserved2[2];
 	uint64_t _reserved3[6];
 
 	/* Cache line 2: guest-written once, before state RUNNING. */
@@ -207,6 +199,7 @@ struct ut_ring_hdr {
 	uint64_t _reserved5[8]; /* cache line 3: reserved */
 };
 
+/* No mode switch pending (struct ut_ctl_ring in formats/ut_ctl.h). */
 #define UT_REQ_NONE 0xffffffffu
 
 /*
@@ -309,16 +302,12 @@ _Static_assert(offsetof(struct ut_area_hdr, state) == 256, "guest line");
 _Static_assert(offsetof(struct ut_area_hdr, collector_state) == 320,
 	       "collector line");
 _Static_assert(offsetof(struct ut_area_hdr, _pad) == 384, "pad");
-_Static_assert(offsetof(struct ut_area_hdr, ctl_off) == 60, "ctl_off");
-_Static_assert(offsetof(struct ut_area_hdr, ctl_ack) == 272, "ctl_ack");
-_Static_assert(offsetof(struct ut_area_hdr, ctl_gen) == 336, "ctl_gen");
 
 #define UT_RING_HDR_SIZE 256u
 _Static_assert(sizeof(struct ut_ring_hdr) == UT_RING_HDR_SIZE, "ring hdr");
 _Static_assert(offsetof(struct ut_ring_hdr, head) == 0, "guest line");
 _Static_assert(offsetof(struct ut_ring_hdr, mode) == 32, "mode");
 _Static_assert(offsetof(struct ut_ring_hdr, tail) == 64, "collector line");
-_Static_assert(offsetof(struct ut_ring_hdr, req_mode) == 72, "req_mode");
 _Static_assert(offsetof(struct ut_ring_hdr, data_off) == 128, "const line");
 _Static_assert(offsetof(struct ut_ring_hdr, vcpu) == 144, "vcpu");
 

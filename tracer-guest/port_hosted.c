@@ -15,25 +15,30 @@
  *   stack (so a stack overflow is caught too), fill the crash record from
  *   the signal context, wait (bounded) for the collector to capture the
  *   process, then let it die of its original signal.
+ * - Control: a thread serving `unitrace ctl` on an abstract Unix socket.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <linux/futex.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ut_ctl.h"
 #include "ut_port.h"
 
 #define UT_HOSTED_DEFAULT_RINGS 8u
@@ -388,41 +393,143 @@ void ut_port_die(void)
 	abort();
 }
 
-/* `unitrace ctl` changes the control bitmap and bumps ctl_gen, then wakes
- * this thread (the area is shared memory: a plain futex across processes).
- * It applies the change even when every event is disabled, and sleeps
- * otherwise. */
+/* ---- control channel ------------------------------------------------------
+ * `unitrace ctl` connects to the abstract Unix socket
+ * "\0unitrace-ctl.<pid>" (formats/ut_ctl.h): no file to create or clean up,
+ * it disappears with the process.  Abstract sockets have no file
+ * permissions, so the peer's credentials are checked instead: the same
+ * user or root.  One thread serves one client at a time; a client that
+ * stalls mid-message is dropped after a few seconds. */
+
+static bool read_full(int fd, void *buf, size_t n)
+{
+	uint8_t *p = buf;
+
+	while (n) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static bool write_full(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+
+	while (n) {
+		ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return false;
+	return cr.uid == geteuid() || cr.uid == 0;
+}
+
+static void serve_client(int fd)
+{
+	uint8_t req[UT_CTL_HDR_SIZE + UT_CTL_MAX_REQ];
+	uint8_t rsp[UT_CTL_HDR_SIZE + UT_CTL_MAX_RSP];
+	struct timeval to = {5, 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &to, sizeof(to));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &to, sizeof(to));
+	while (read_full(fd, req, UT_CTL_HDR_SIZE)) {
+		int n = ut_ctl_frame(req);
+		uint32_t len = UT_CTL_HDR_SIZE;
+
+		if (n > (int)UT_CTL_HDR_SIZE &&
+		    !read_full(fd, req + UT_CTL_HDR_SIZE, (size_t)n - UT_CTL_HDR_SIZE))
+			return;
+		if (n > 0)
+			len = (uint32_t)n;
+		/* a bad frame gets an EBADMSG answer, then the stream ends */
+		if (!write_full(fd, rsp, ut_ctl_handle(req, len, rsp, sizeof(rsp))) ||
+		    n < 0)
+			return;
+	}
+}
+
 static void *ctl_thread(void *arg)
 {
-	struct ut_area_hdr *h = arg;
+	int lfd = (int)(intptr_t)arg;
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the program's */
-	while (ut_load_acquire(&h->state) == UT_STATE_RUNNING) {
-		uint32_t seen = ut_load_acquire(&h->ctl_gen);
-		struct timespec to = {1, 0};
-
-		ut_ctl_poll();
-		syscall(SYS_futex, &h->ctl_gen, FUTEX_WAIT, seen, &to, NULL, 0);
+	for (;;) {
+		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+			    errno == ENOBUFS) {
+				sleep(1);
+				continue;
+			}
+			return NULL;
+		}
+		if (peer_allowed(c))
+			serve_client(c);
+		close(c);
 	}
-	return NULL;
 }
 
-static void start_ctl_thread(struct ut_area_hdr *h)
+int ut_port_ctl_poll(void)
+{
+	return 0; /* served by ctl_thread */
+}
+
+static void start_ctl_thread(void)
 {
 	const char *s = getenv("UNITRACE_CTL");
+	struct sockaddr_un sa;
 	pthread_attr_t a;
 	pthread_t t;
+	socklen_t salen;
+	int fd, n;
 
 	if (s && !strcmp(s, "0"))
 		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s%d",
+		     UT_CTL_SOCK_PREFIX, (int)getpid());
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, salen) != 0 ||
+	    listen(fd, 4) != 0) {
+		fprintf(stderr, "unitrace: no control channel (%s): unitrace ctl "
+			"will not reach this program\n", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&a, 64 * 1024);
-	if (pthread_create(&t, &a, ctl_thread, h) != 0)
+	if (pthread_create(&t, &a, ctl_thread, (void *)(intptr_t)fd) != 0) {
 		fprintf(stderr, "unitrace: no control thread: unitrace ctl "
 			"will not reach this program\n");
+		close(fd);
+	}
 	pthread_attr_destroy(&a);
 }
 
@@ -472,7 +579,7 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 	atexit(at_exit_shutdown);
 	ut_hdr = h;
 	install_crash_handlers();
-	start_ctl_thread(h);
+	start_ctl_thread();
 	/* `unitrace run` asks the guest to wait until it is attached, so a
 	 * short-lived program loses nothing. */
 	long ms = env_ms("UNITRACE_WAIT_ATTACH_MS", 0);

@@ -10,6 +10,9 @@
  *   (see docs/xen.md), "state" = "ready" written last.
  * - Notification: an unbound event channel the collector binds; the port
  *   sends on it at exit and crash.  The collector also polls.
+ * - Control: a libxenvchan server at data/vchan/<backend>/unitrace-ctl
+ *   (one granted page, both rings inside it, its own event channel) that
+ *   ut_ctl_poll() serves; `unitrace ctl --xen` is the client.
  * - Clock: the TSC, with Xen's pvclock of vCPU 0 as calibration, so that
  *   timestamps convert to Xen system time.
  * - vCPU: the ring bound to the vCPU the unikernel says is running.
@@ -23,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ut_ctl.h"
 #include "ut_port.h"
 #include "xen_guest.h"
 
@@ -37,6 +41,8 @@ static uint8_t *ut_xen_area;
 static size_t ut_xen_area_pages;
 static int16_t ut_xen_ring_of[UT_MAX_RINGS]; /* vCPU -> ring + 1, 0: none */
 static char ut_xen_name[UT_NAME_LEN];
+static volatile struct xg_vchan_iface *ut_vc; /* control vchan page */
+static uint32_t ut_vc_port;                   /* its event channel */
 
 /* ---- small freestanding helpers ------------------------------------------ */
 
@@ -283,6 +289,156 @@ static int grant_page(const void *va)
 	return ref;
 }
 
+/* ---- the control channel: a libxenvchan server ----------------------------
+ * Requests (formats/ut_ctl.h) come in on the left ring, responses go out on
+ * the right one.  The guest takes no interrupts: ut_ctl_poll() looks at the
+ * rings; the client is notified (event channel) only when it asked to be,
+ * through srv_notify, as libxenvchan expects. */
+
+static int alloc_unbound(uint32_t *port)
+{
+	struct xg_evtchn_alloc_unbound au;
+
+	au.dom = XG_DOMID_SELF;
+	au.remote_dom = ut_xen_backend;
+	au.port = 0;
+	if (xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_ALLOC_UNBOUND,
+			  (unsigned long)&au) != 0)
+		return -1;
+	*port = au.port;
+	return 0;
+}
+
+static void evtchn_send(uint32_t port)
+{
+	struct xg_evtchn_send s;
+
+	s.port = port;
+	xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_SEND, (unsigned long)&s);
+}
+
+/* Write (value) at data/vchan/<backend>/unitrace-ctl/(key). */
+static int vchan_put(const char *key, uint64_t value)
+{
+	char path[80], val[24];
+	size_t len = 0, vlen = 0;
+
+	if (!xappend_str(path, sizeof(path), &len, "data/vchan/") ||
+	    !xappend_u64(path, sizeof(path), &len, ut_xen_backend) ||
+	    !xappend_str(path, sizeof(path), &len, "/" UT_CTL_VCHAN_PORT "/") ||
+	    !xappend_str(path, sizeof(path), &len, key) ||
+	    !xappend_u64(val, sizeof(val), &vlen, value))
+		return -1;
+	return xg_xs_write(path, val);
+}
+
+static void ctl_vchan_setup(void)
+{
+	volatile struct xg_vchan_iface *v = xg_alloc_pages(1);
+	int ref;
+	uint32_t port;
+
+	if (!v || (ref = grant_page((const void *)v)) < 0 || alloc_unbound(&port))
+		return;
+	v->left_order = XG_VCHAN_SMALL_ORDER;  /* requests: 1024 bytes */
+	v->right_order = XG_VCHAN_LARGE_ORDER; /* responses: 2048 bytes */
+	v->srv_live = 1;
+	v->cli_live = 2;
+	ut_wmb();
+	/* the client reads ring-ref first: write it last */
+	if (vchan_put("event-channel", port) || vchan_put("ring-ref", (uint64_t)ref))
+		return;
+	ut_vc_port = port;
+	ut_vc = v;
+}
+
+/* Copy (n) bytes from ring (buf, size) at free-running index (idx). */
+static void ring_copy_out(void *dst, const volatile uint8_t *buf, uint32_t size,
+			  uint32_t idx, uint32_t n)
+{
+	uint8_t *d = dst;
+
+	for (uint32_t i = 0; i < n; i++)
+		d[i] = buf[(idx + i) & (size - 1)];
+}
+
+static void ring_copy_in(volatile uint8_t *buf, uint32_t size, uint32_t idx,
+			 const void *src, uint32_t n)
+{
+	const uint8_t *s = src;
+
+	for (uint32_t i = 0; i < n; i++)
+		buf[(idx + i) & (size - 1)] = s[i];
+}
+
+/* The client asked to be told about (bit): clear the request, notify. */
+static void vchan_notify(uint8_t bit)
+{
+	ut_mb(); /* indexes before the request bits */
+	if (__atomic_fetch_and(&ut_vc->srv_notify, (uint8_t)~bit,
+			       __ATOMIC_SEQ_CST) & bit)
+		evtchn_send(ut_vc_port);
+}
+
+int ut_port_ctl_poll(void)
+{
+	static uint8_t req[UT_CTL_HDR_SIZE + UT_CTL_MAX_REQ];
+	static uint8_t rsp[UT_CTL_HDR_SIZE + UT_CTL_MAX_RSP];
+	volatile struct xg_vchan_iface *v = ut_vc;
+	const uint32_t lsize = 1u << XG_VCHAN_SMALL_ORDER;
+	const uint32_t rsize = 1u << XG_VCHAN_LARGE_ORDER;
+	volatile uint8_t *lbuf, *rbuf;
+	int served = 0;
+
+	if (!v)
+		return 0;
+	lbuf = (volatile uint8_t *)v + XG_VCHAN_SMALL_OFF;
+	rbuf = (volatile uint8_t *)v + XG_VCHAN_LARGE_OFF;
+	if (v->cli_live == 0) {
+		/* The client went away (its unmap cleared cli_live): drop
+		 * what it left half-sent or unread, wait for the next one. */
+		v->left.cons = v->left.prod;
+		v->right.cons = v->right.prod;
+		ut_wmb();
+		v->cli_live = 2;
+		return 0;
+	}
+	for (;;) {
+		uint32_t cons = v->left.cons, prod = v->left.prod;
+		uint32_t avail = prod - cons, n, m;
+		int frame;
+
+		ut_rmb(); /* the index before the bytes it covers */
+		if (avail > lsize) { /* indexes nonsense: start over */
+			v->left.cons = prod;
+			break;
+		}
+		if (avail < UT_CTL_HDR_SIZE)
+			break;
+		/* room for the largest response first: the client reads
+		 * responses before it sends the next request */
+		if (rsize - (v->right.prod - v->right.cons) <
+		    UT_CTL_HDR_SIZE + UT_CTL_MAX_RSP)
+			break;
+		ring_copy_out(req, lbuf, lsize, cons, UT_CTL_HDR_SIZE);
+		frame = ut_ctl_frame(req);
+		n = frame < 0 ? UT_CTL_HDR_SIZE : (uint32_t)frame;
+		if (frame >= 0 && avail < n)
+			break; /* the rest is on its way */
+		ring_copy_out(req, lbuf, lsize, cons, n);
+		ut_mb(); /* bytes copied before the space is handed back */
+		v->left.cons = frame < 0 ? prod : cons + n; /* resync on garbage */
+		vchan_notify(XG_VCHAN_NOTIFY_READ);
+		m = ut_ctl_handle(req, n, rsp, sizeof(rsp));
+		ring_copy_in(rbuf, rsize, v->right.prod, rsp, m);
+		ut_wmb(); /* the response before the index that publishes it */
+		v->right.prod += m;
+		vchan_notify(XG_VCHAN_NOTIFY_WRITE);
+		served++;
+	}
+	return served;
+}
+
 static int xs_put(const char *key, const char *value)
 {
 	char path[64];
@@ -308,7 +464,7 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 	static char refs[UT_XEN_MAX_DIR_PAGES * 11 + 1];
 	size_t ndir, len = 0;
 	uint32_t *dir;
-	struct xg_evtchn_alloc_unbound au;
+	uint32_t port;
 
 	(void)bytes;
 	if (!ut_xen_area || (uint8_t *)h != ut_xen_area)
@@ -332,17 +488,14 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 			return -1;
 	}
 
-	au.dom = XG_DOMID_SELF;
-	au.remote_dom = ut_xen_backend;
-	au.port = 0;
-	if (xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_ALLOC_UNBOUND,
-			  (unsigned long)&au) != 0)
+	if (alloc_unbound(&port))
 		return -1;
-	ut_xen_port = au.port;
+	ut_xen_port = port;
 
+	ctl_vchan_setup(); /* without it tracing works, control does not */
 	if (xs_put("abi-version", "1") || xs_put("name", h->name) ||
 	    xs_put_u64("area-pages", ut_xen_area_pages) ||
-	    xs_put("dir-refs", refs) || xs_put_u64("event-channel", au.port))
+	    xs_put("dir-refs", refs) || xs_put_u64("event-channel", port))
 		return -1;
 	ut_mb();
 	return xs_put("state", "ready"); /* last: the collector may now attach */
@@ -396,13 +549,9 @@ void ut_port_set_vcpu(int vcpu)
 
 void ut_port_notify(uint32_t ring)
 {
-	struct xg_evtchn_send s;
-
 	(void)ring; /* one channel for the whole area */
-	if (!ut_xen_port)
-		return;
-	s.port = ut_xen_port;
-	xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_SEND, (unsigned long)&s);
+	if (ut_xen_port)
+		evtchn_send(ut_xen_port);
 }
 
 void ut_xen_yield(void)

@@ -69,6 +69,29 @@ void ut_port_crash_handoff(struct ut_area_hdr *h);
  */
 void ut_port_die(void) __attribute__((noreturn));
 
+/*
+ * Serve control requests waiting on the port's control channel, called by
+ * ut_ctl_poll(); returns how many were served (the hosted port serves them
+ * on its own thread and returns 0).
+ */
+int ut_port_ctl_poll(void);
+
+/* ---- what the core offers the ports ------------------------------------ */
+
+/*
+ * The length of the whole control message whose 24-byte header is at
+ * (hdr), or -1 if it is not a control request (magic, payload too long):
+ * then the stream cannot be trusted to be in step and the port resets it.
+ */
+int ut_ctl_frame(const void *hdr);
+
+/*
+ * Execute the control request (msg, len bytes: header and payload) and
+ * write the response to (out, cap bytes).  Returns the response length
+ * (at least the header; 0 only if cap is below the header size).
+ */
+uint32_t ut_ctl_handle(const void *msg, uint32_t len, void *out, uint32_t cap);
+
 /* Raw clock ticks on the fast path. */
 static inline uint64_t ut_arch_ticks(void)
 {

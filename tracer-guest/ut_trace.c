@@ -26,10 +26,11 @@
 
 #include "trace.h"
 #include "ut_abi.h"
+#include "ut_ctl.h"
 #include "ut_port.h"
 
 #define UT_DEFAULT_RING_SIZE (1u << 20)
-#define UT_MODE_CHECK_MASK 255u /* look at req_mode every 256 events */
+#define UT_MODE_CHECK_MASK 255u /* look for a mode switch every 256 events */
 
 struct ut_ring_ctx {
 	ut__ring_pub_t pub;   /* head, &hdr->pub.head, busy: used by ut__commit */
@@ -209,8 +210,6 @@ int ut_init(const ut_config_t *user_cfg)
 	off += (uint64_t)schema_cap * UT_SCHEMA_ENTRY_SIZE;
 	uint64_t crash_off = off;
 	off += UT_CRASH_REGION_SIZE;
-	uint64_t ctl_off = off;
-	off += ut_round_up((schema_cap + 7) / 8, UT_PAGE_SIZE);
 	uint64_t ring_hdr_off = off;
 	off += ut_round_up((uint64_t)cfg.nr_rings * UT_RING_HDR_SIZE, UT_PAGE_SIZE);
 	uint64_t data_off = off;
@@ -237,7 +236,6 @@ int ut_init(const ut_config_t *user_cfg)
 	h->schema_cap = schema_cap;
 	h->crash_off = (uint32_t)crash_off;
 	h->crash_size = UT_CRASH_REGION_SIZE;
-	h->ctl_off = (uint32_t)ctl_off;
 	ut_ticks = ut_port_clock(h);
 	ut_strlcpy(h->name, cfg.name, sizeof(h->name));
 	if (cfg.build_id && cfg.build_id_len) {
@@ -257,7 +255,6 @@ int ut_init(const ut_config_t *user_cfg)
 		rh->index = i;
 		rh->mode = cfg.mode == UT_CFG_MODE_OVERWRITE ? UT_MODE_OVERWRITE
 							     : UT_MODE_DISCARD;
-		rh->req_mode = UT_REQ_NONE;
 		r->hdr = rh;
 		r->data = (uint8_t *)h + rh->data_off;
 		r->size = ring_size;
@@ -400,39 +397,186 @@ void ut_panic(const char *reason)
 
 /* ---- control ------------------------------------------------------------ */
 
-static uint32_t ut_ctl_seen; /* last ctl_gen applied */
+/* Requests from `unitrace ctl` (formats/ut_ctl.h) arrive through the port
+ * (a socket thread in the hosted port, a vchan polled by ut_ctl_poll() on
+ * Xen); the port frames them and calls ut_ctl_handle(). */
 
-/* Enable or disable (d) as bit (id - 1) of the control bitmap says. */
-static void ut_ctl_apply(ut_event_desc_t *d, const uint8_t *bits)
+/* The descriptor that holds id (id); NULL if none.  A descriptor may be
+ * listed more than once in the section (weak definitions in several
+ * objects); the first listing is as good as any. */
+static ut_event_desc_t *ut_desc_by_id(uint32_t id)
 {
-	uint32_t i = (uint32_t)d->id - UT_EVENT_ID_FIRST;
-
-	if (d->registered && i < ut_area->schema_cap)
-		d->enabled = !((ut_load_once(&bits[i / 8]) >> (i % 8)) & 1);
-}
-
-/* Apply the collector's enable/disable bitmap if it changed. */
-int ut_ctl_poll(void)
-{
-	const uint8_t *bits;
-	uint32_t gen;
-
-	if (!ut_ready)
-		return 0;
-	gen = ut_load_acquire(&ut_area->ctl_gen);
-	if (gen == __atomic_load_n(&ut_ctl_seen, __ATOMIC_RELAXED))
-		return 0;
-	bits = (const uint8_t *)ut_area + ut_area->ctl_off;
-	ut_ctl_apply(&ut__ev_ut__log_emit, bits);
+	if (id == ut__ev_ut__log_emit.id && ut__ev_ut__log_emit.registered)
+		return &ut__ev_ut__log_emit;
 	if (__start_ut_events)
 		for (ut_event_desc_t *const *d = __start_ut_events;
 		     d < __stop_ut_events; d++)
-			ut_ctl_apply(*d, bits);
-	__atomic_store_n(&ut_ctl_seen, gen, __ATOMIC_RELAXED);
-	ut_store_release(&ut_area->ctl_ack, gen);
-	return 1;
+			if ((*d)->registered && (*d)->id == id)
+				return *d;
+	return 0;
 }
 
+static uint32_t ut_nr_types(void)
+{
+	return ut_load_acquire(&ut_area->schema_count);
+}
+
+/* The name in a request payload, NUL-terminated into (buf); false if it
+ * cannot be an event type name. */
+static bool ut_ctl_name(const uint8_t *p, uint32_t len, char *buf)
+{
+	if (len == 0 || len >= UT_EVENT_NAME_LEN)
+		return false;
+	for (uint32_t i = 0; i < len; i++) {
+		if (p[i] == 0)
+			return false;
+		buf[i] = (char)p[i];
+	}
+	buf[len] = 0;
+	return true;
+}
+
+int ut_ctl_frame(const void *hdr)
+{
+	const struct ut_ctl_msg *m = hdr;
+
+	if (m->magic != UT_CTL_MAGIC || m->len > UT_CTL_MAX_REQ)
+		return -1;
+	return (int)(UT_CTL_HDR_SIZE + m->len);
+}
+
+/* Fill the payload of the response to (q) at (out, cap bytes); its length,
+ * with the status and arg in (r). */
+static uint32_t ut_ctl_do(const struct ut_ctl_msg *q, const uint8_t *p,
+			  struct ut_ctl_msg *r, uint8_t *out, uint32_t cap)
+{
+	uint32_t n = 0;
+
+	switch (q->op) {
+	case UT_CTL_HELLO: {
+		struct ut_ctl_info *i = (struct ut_ctl_info *)out;
+		if (cap < sizeof(*i))
+			break;
+		ut_zero(i, sizeof(*i));
+		i->abi_version = UT_ABI_VERSION;
+		i->nr_rings = ut_nr_rings;
+		i->nr_events = ut_nr_types();
+		i->pid = ut_area->pid;
+		ut_copy(i->name, ut_area->name, sizeof(i->name));
+		return sizeof(*i);
+	}
+	case UT_CTL_EVENTS: {
+		uint32_t total = ut_nr_types();
+		r->arg = total;
+		for (uint32_t i = q->arg; i < total &&
+		     n + sizeof(struct ut_ctl_event) <= cap; i++) {
+			ut_event_desc_t *d = ut_desc_by_id(i + UT_EVENT_ID_FIRST);
+			struct ut_ctl_event *e = (struct ut_ctl_event *)(out + n);
+			ut_zero(e, sizeof(*e));
+			e->id = (uint16_t)(i + UT_EVENT_ID_FIRST);
+			if (d) {
+				e->kind = d->kind;
+				e->enabled = d->enabled ? 1 : 0;
+				ut_strlcpy(e->name, d->name, sizeof(e->name));
+			}
+			n += sizeof(*e);
+		}
+		return n;
+	}
+	case UT_CTL_ENABLE: {
+		char name[UT_EVENT_NAME_LEN];
+		uint32_t total = ut_nr_types(), hits = 0;
+		bool all = q->len == 0;
+		if (q->arg > 1 || (!all && !ut_ctl_name(p, q->len, name))) {
+			r->status = all || q->arg > 1 ? UT_CTL_EINVAL : UT_CTL_ENOENT;
+			return 0;
+		}
+		for (uint32_t i = 0; i < total; i++) {
+			ut_event_desc_t *d = ut_desc_by_id(i + UT_EVENT_ID_FIRST);
+			if (d && (all || ut_streq(name, d->name))) {
+				d->enabled = (uint8_t)q->arg;
+				hits++;
+			}
+		}
+		r->arg = hits;
+		if (!hits)
+			r->status = UT_CTL_ENOENT;
+		return 0;
+	}
+	case UT_CTL_SET_MODE: {
+		uint32_t mode;
+		if (q->len != sizeof(mode)) {
+			r->status = UT_CTL_EBADMSG;
+			return 0;
+		}
+		ut_copy(&mode, p, sizeof(mode));
+		if (mode > UT_MODE_OVERWRITE) {
+			r->status = UT_CTL_EINVAL;
+			return 0;
+		}
+		if (q->arg != UT_CTL_ALL_RINGS && q->arg >= ut_nr_rings) {
+			r->status = UT_CTL_ENOENT;
+			return 0;
+		}
+		ut_set_mode(q->arg == UT_CTL_ALL_RINGS ? -1 : (int)q->arg, mode);
+		r->arg = q->arg == UT_CTL_ALL_RINGS ? ut_nr_rings : 1;
+		return 0;
+	}
+	case UT_CTL_RINGS:
+		r->arg = ut_nr_rings;
+		for (uint32_t i = q->arg; i < ut_nr_rings &&
+		     n + sizeof(struct ut_ctl_ring) <= cap; i++) {
+			struct ut_ring_ctx *g = &ut_rings[i];
+			struct ut_ctl_ring *o = (struct ut_ctl_ring *)(out + n);
+			o->ring = i;
+			o->mode = ut_load_acquire(&g->hdr->mode);
+			o->req_mode = __atomic_load_n(&g->req_local, __ATOMIC_RELAXED);
+			o->_pad = 0;
+			o->emitted = __atomic_load_n(&g->seq, __ATOMIC_RELAXED);
+			o->dropped = __atomic_load_n(&g->dropped, __ATOMIC_RELAXED);
+			n += sizeof(*o);
+		}
+		return n;
+	default:
+		r->status = UT_CTL_EOP;
+		return 0;
+	}
+	r->status = UT_CTL_EBADMSG;
+	return 0;
+}
+
+uint32_t ut_ctl_handle(const void *msg, uint32_t len, void *out, uint32_t cap)
+{
+	struct ut_ctl_msg q, r;
+	uint32_t n = 0;
+
+	if (cap < UT_CTL_HDR_SIZE)
+		return 0;
+	ut_zero(&q, sizeof(q));
+	if (len >= UT_CTL_HDR_SIZE)
+		ut_copy(&q, msg, sizeof(q));
+	ut_zero(&r, sizeof(r));
+	r.magic = UT_CTL_MAGIC;
+	r.op = q.op;
+	r.seq = q.seq;
+	if (len < UT_CTL_HDR_SIZE || ut_ctl_frame(&q) != (int)len)
+		r.status = UT_CTL_EBADMSG;
+	else if (!ut_ready)
+		r.status = UT_CTL_ENOTREADY;
+	else
+		n = ut_ctl_do(&q, (const uint8_t *)msg + UT_CTL_HDR_SIZE, &r,
+			      (uint8_t *)out + UT_CTL_HDR_SIZE,
+			      cap - UT_CTL_HDR_SIZE > UT_CTL_MAX_RSP
+				      ? UT_CTL_MAX_RSP : cap - UT_CTL_HDR_SIZE);
+	r.len = n;
+	ut_copy(out, &r, sizeof(r));
+	return UT_CTL_HDR_SIZE + n;
+}
+
+int ut_ctl_poll(void)
+{
+	return ut_ready ? ut_port_ctl_poll() : 0;
+}
 
 int ut_set_vcpu(uint32_t vcpu)
 {
@@ -468,7 +612,8 @@ void ut_set_mode(int ring, uint32_t mode)
 		return;
 	for (uint32_t i = 0; i < ut_nr_rings; i++)
 		if (ring < 0 || (uint32_t)ring == i)
-			ut_rings[i].req_local = mode;
+			__atomic_store_n(&ut_rings[i].req_local, mode,
+					 __ATOMIC_RELEASE);
 }
 
 unsigned ut_enable(const char *name, bool on)
@@ -532,18 +677,15 @@ static void ut_apply_mode(struct ut_ring_ctx *r, uint32_t mode)
 	ut_store_release(&r->hdr->mode, mode);
 }
 
-/* The mode asked for by ut_set_mode() or by the collector, or UT_REQ_NONE.
- * A collector request is acknowledged by the 'mode' field changing. */
+/* The mode asked for by ut_set_mode() (the program or a control request),
+ * or UT_REQ_NONE.  The switch shows in the ring header's 'mode'. */
 static uint32_t ut_pending_mode(struct ut_ring_ctx *r)
 {
-	uint32_t rq = r->req_local;
-	if (rq != UT_REQ_NONE) {
-		r->req_local = UT_REQ_NONE;
-	} else {
-		rq = ut_load_once(&r->hdr->req_mode);
-		if (rq > UT_MODE_OVERWRITE)
-			return UT_REQ_NONE;
-	}
+	uint32_t rq;
+
+	if (__atomic_load_n(&r->req_local, __ATOMIC_RELAXED) == UT_REQ_NONE)
+		return UT_REQ_NONE;
+	rq = __atomic_exchange_n(&r->req_local, UT_REQ_NONE, __ATOMIC_ACQUIRE);
 	return rq != r->mode ? rq : UT_REQ_NONE;
 }
 

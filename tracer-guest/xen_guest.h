@@ -141,6 +141,35 @@ struct xg_shared_info {
 _Static_assert(offsetof(struct xg_shared_info, wc_version) == 3072, "wc_version");
 _Static_assert(offsetof(struct xg_shared_info, wc_sec_hi) == 3084, "wc_sec_hi");
 
+/* libxenvchan's shared page (the guest is the server).  Left ring: written
+ * by the client, read by the server; right ring: the other way.  Orders 10
+ * and 11 put the rings inside this page, at offsets 1024 and 2048. */
+struct xg_vchan_ring {
+	uint32_t cons;
+	uint32_t prod;
+};
+
+struct xg_vchan_iface {
+	struct xg_vchan_ring left;
+	struct xg_vchan_ring right;
+	uint16_t left_order;
+	uint16_t right_order;
+	uint8_t cli_live;   /* 0 gone, 1 connected, 2 not yet */
+	uint8_t srv_live;
+	uint8_t cli_notify; /* bits the client checks after it writes/reads */
+	uint8_t srv_notify; /* bits the server checks (the client's requests) */
+	uint32_t grants[];  /* ring pages for orders >= 12; unused here */
+};
+_Static_assert(sizeof(struct xg_vchan_iface) == 24, "vchan_interface");
+_Static_assert(offsetof(struct xg_vchan_iface, cli_live) == 20, "cli_live");
+
+#define XG_VCHAN_NOTIFY_WRITE 1u
+#define XG_VCHAN_NOTIFY_READ 2u
+#define XG_VCHAN_SMALL_ORDER 10u
+#define XG_VCHAN_SMALL_OFF 1024u
+#define XG_VCHAN_LARGE_ORDER 11u
+#define XG_VCHAN_LARGE_OFF 2048u
+
 /* ---- what the unikernel provides to the port ---------------------------- */
 /*
  * A unikernel that links tracer-guest/ut_trace.c and port_xen.c implements

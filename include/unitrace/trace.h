@@ -95,10 +95,12 @@ int ut_set_vcpu(uint32_t vcpu);
 void ut_set_mode(int ring, uint32_t mode);
 
 /*
- * Apply what `unitrace ctl` asked for (event types enabled or disabled),
- * if it changed since the last call.  Ports call it from a context that
- * runs even when every event is disabled (the hosted port: a thread
- * sleeping on the control word).  Returns 1 if something was applied.
+ * Serve `unitrace ctl` requests waiting on the control channel (enable or
+ * disable event types, switch ring modes).  A unikernel calls it from its
+ * main loop, which runs even when every event is disabled: the Xen port
+ * polls its vchan here.  The hosted port serves requests on a thread of
+ * its own, so a hosted program need not call it.  Returns the number of
+ * requests served.
  */
 int ut_ctl_poll(void);
 

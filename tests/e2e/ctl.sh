@@ -48,4 +48,65 @@ ok $(( gap > 800000000 ? 0 : 1 )) "the trace shows net_rx off for about a second
 req=$(q "$db" "SELECT max(d) FROM (SELECT ts - lag(ts) OVER (PARTITION BY guest_id, vcpu ORDER BY ts) AS d FROM ev_request)")
 ok $(( req < 100000000 ? 0 : 1 )) "...while request spans went on (longest gap ${req} ns)"
 is "$(q "$db" "SELECT count(*) FROM lost")" "0" "no events lost around the changes"
+
+# ---- the control socket against hostile or confused peers ----------------
+UNITRACE_DIR=$rv UNITRACE_NAME=tough $B/demo-guest --duration 20 --rate 1000 -q \
+	>/dev/null &
+G=$!
+sleep 0.5
+# garbage, a bad magic, a header promising a huge payload, a half header
+python3 - "$G" <<'PY'
+import os, socket, struct, sys
+pid = sys.argv[1]
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(b"\0unitrace-ctl." + pid.encode())
+    s.settimeout(3)
+    return s
+for payload in (os.urandom(300),
+                struct.pack("<IHHIIII", 0x12345678, 1, 0, 1, 0, 0, 0),
+                struct.pack("<IHHIIII", 0x31435455, 1, 0, 1, 0, 1 << 30, 0),
+                b"UTC1\x01\x00"):
+    s = conn()
+    s.sendall(payload)
+    if len(payload) < 24:   # a half header: hang up
+        s.close()
+        continue
+    try:
+        s.recv(4096)
+    except OSError:
+        pass
+    s.close()
+PY
+$UT ctl --dir "$rv" tough show >"$T/tough" 2>&1
+ok $? "garbage on the control socket: the guest still answers"
+grep -q "net_rx .*enabled" "$T/tough"; ok $? "...with its event types"
+# someone else holding a guest's control name is refused
+sleep 30 &
+SL=$!
+ln -s /nonexistent "$rv/fake.$SL.ut"
+python3 - "$SL" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(b"\0unitrace-ctl." + sys.argv[1].encode())
+s.listen(1)
+time.sleep(3)
+PY
+PY_PID=$!
+sleep 0.5
+$UT ctl --dir "$rv" fake show >/dev/null 2>"$T/squat"
+rc=$?
+[ $rc = 1 ] && grep -q "not by the guest" "$T/squat"
+ok $? "a control socket held by another process is refused (exit $rc: $(head -c 160 "$T/squat"))"
+kill $SL $PY_PID 2>/dev/null
+wait $SL $PY_PID 2>/dev/null
+rm -f "$rv/fake.$SL.ut"
+$UT ctl --dir "$rv" tough mode overwrite --ring 0 >"$T/r0"
+ok $? "mode with --ring after the action"
+is "$(cat "$T/r0")" "ring 0: overwrite" "only ring 0 switched"
+kill $G 2>/dev/null; wait $G 2>/dev/null; G=
+$UT ctl --dir "$rv" tough show >/dev/null 2>"$T/gone"
+rc=$?
+[ $rc = 1 ] && grep -q "cannot reach\|no guest" "$T/gone"
+ok $? "a guest that has gone: clear error, exit $rc"
 echo "1..$n"

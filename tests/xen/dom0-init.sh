@@ -173,8 +173,8 @@ timing guest-create "$T"
 wait_console pvhdemo1 . 30 && timing guest-first-output "$T" || note "run 1: no console output"
 wait_console pvhdemo1 'pvh-demo: tracing' 30 && timing guest-tracing "$T"
 
-# Switch the running guest's ring to overwrite mode, if ctl can reach a Xen
-# guest (the first ctl was for hosted guests only).
+# Control the running guest over its vchan: list, disable and re-enable an
+# event type, switch its ring to overwrite mode.
 if ! unitrace ctl --help > /dev/null 2>&1; then
 	echo "ctl: not built" > /results/ctl.txt
 	note "ctl: not built"
@@ -184,6 +184,12 @@ elif ! unitrace ctl --help 2>&1 | grep -q -- --xen; then
 else
 	sleep 1
 	T2=$(now)
+	unitrace ctl --xen > /results/ctl-list.txt 2>&1
+	unitrace ctl --xen pvhdemo1 disable cache_miss > /results/ctl-disable.txt 2>&1
+	echo "rc=$?" >> /results/ctl-disable.txt
+	unitrace ctl --xen pvhdemo1 show > /results/ctl-show-disabled.txt 2>&1
+	unitrace ctl --xen pvhdemo1 enable cache_miss >> /results/ctl-disable.txt 2>&1
+	echo "rc=$?" >> /results/ctl-disable.txt
 	unitrace ctl --xen pvhdemo1 mode overwrite > /results/ctl.txt 2>&1
 	echo "rc=$?" >> /results/ctl.txt
 	timing ctl "$T2"

@@ -145,7 +145,13 @@ if [ "$MODE" = full ]; then
 	if grep -q '^ctl: not built' "$RES/ctl.txt" 2>/dev/null; then
 		skip "ring mode switched with unitrace ctl" "$(head -1 "$RES/ctl.txt")"
 	else
-		grep -q '^rc=0' "$RES/ctl.txt" 2>/dev/null && grep -q 'overwrite' "$RES/ctl-show.txt" 2>/dev/null
+		grep -qE '^[0-9]+ pvhdemo1$' "$RES/ctl-list.txt" 2>/dev/null
+		ok $? "unitrace ctl --xen lists the guest's control vchan: $(head -1 "$RES/ctl-list.txt" 2>/dev/null)"
+		[ "$(grep -c '^rc=0' "$RES/ctl-disable.txt" 2>/dev/null)" = 2 ] &&
+			grep -q 'cache_miss .*disabled' "$RES/ctl-show-disabled.txt" 2>/dev/null
+		ok $? "event type disabled and re-enabled over the vchan: $(head -1 "$RES/ctl-disable.txt" 2>/dev/null)"
+		grep -q '^rc=0' "$RES/ctl.txt" 2>/dev/null &&
+			grep -q 'ring 0 .*overwrite' "$RES/ctl-show.txt" 2>/dev/null
 		ok $? "ring mode switched with unitrace ctl: $(head -1 "$RES/ctl.txt" 2>/dev/null)"
 	fi
 	# run 2: the crash

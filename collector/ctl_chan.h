@@ -1,0 +1,35 @@
+/*
+ * The byte stream `unitrace ctl` talks to a guest over (the messages are
+ * formats/ut_ctl.h): a Unix socket to a hosted guest (cmd_ctl.c), a
+ * libxenvchan channel to a Xen domain (xen_ctl.c).
+ */
+#ifndef UT_CTL_CHAN_H
+#define UT_CTL_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ut_ctl_chan ut_ctl_chan_t;
+
+struct ut_ctl_chan {
+	/* Move exactly (n) bytes before (deadline), CLOCK_MONOTONIC ms.
+	 * 0, or -1 with the reason in err. */
+	int (*send)(ut_ctl_chan_t *c, const void *buf, size_t n, int64_t deadline);
+	int (*recv)(ut_ctl_chan_t *c, void *buf, size_t n, int64_t deadline);
+	void (*close)(ut_ctl_chan_t *c);
+	char label[128]; /* how the guest is named in messages */
+	char err[256];
+};
+
+/* Now, CLOCK_MONOTONIC, in ms. */
+int64_t ut_ctl_now_ms(void);
+
+/* Open the control vchan of the Xen domain named or numbered (want), as a
+ * client from this (dom0) domain.  NULL with a message in err. */
+ut_ctl_chan_t *ut_xen_ctl_open(const char *want, char *err, size_t errlen);
+
+/* Print the domains that offer a unitrace control vchan, one per line
+ * ("DOMID NAME").  0, or -1 with a message in err. */
+int ut_xen_ctl_list(char *err, size_t errlen);
+
+#endif
