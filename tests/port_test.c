@@ -85,9 +85,13 @@ void ut_port_set_vcpu(int vcpu)
 	test_vcpu = vcpu;
 }
 
+uint64_t ut_test_notifies;
+uint32_t ut_test_notify_ring;
+
 void ut_port_notify(uint32_t ring)
 {
-	(void)ring;
+	ut_test_notify_ring = ring;
+	__atomic_add_fetch(&ut_test_notifies, 1, __ATOMIC_RELAXED);
 }
 
 void ut_port_crash_handoff(struct ut_area_hdr *h)

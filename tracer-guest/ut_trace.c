@@ -53,6 +53,7 @@ struct ut_ring_ctx {
 	uint64_t cur_chunk;       /* chunk of the last record start */
 	uint64_t *chunk_first;
 	uint32_t chunk_shift;
+	uint64_t notified_tail;   /* collector's tail at the last notification */
 } __attribute__((aligned(128)));
 
 #define UT_CHUNKS 64u
@@ -268,6 +269,8 @@ int ut_init(const ut_config_t *user_cfg)
 		r->cur_chunk = ~0ull;
 		r->pub.busy = 0;
 		r->req_local = UT_REQ_NONE;
+		r->tail_cache = 0;
+		r->notified_tail = ~0ull; /* tail 0 may be notified for */
 	}
 	ut_nr_rings = cfg.nr_rings;
 
@@ -713,6 +716,24 @@ static void ut_make_room(struct ut_ring_ctx *r, uint64_t need)
 	ut_wmb(); /* oldest is visible before the bytes it frees change */
 }
 
+/* Once per chunk (1/64 of the ring): in discard mode, if half the ring or
+ * more waits for the collector, wake it (the port's notification, an event
+ * channel on Xen) rather than leave it to its next poll.  At most once per
+ * move of the collector's tail, so an absent or stalled collector costs one
+ * notification, not one per chunk. */
+static void ut_maybe_notify(struct ut_ring_ctx *r, uint32_t ring)
+{
+	if (r->mode != UT_MODE_DISCARD ||
+	    r->pub.head - r->tail_cache < r->size / 2)
+		return;
+	r->tail_cache = ut_load_acquire(&r->hdr->tail);
+	if (r->pub.head - r->tail_cache < r->size / 2 ||
+	    r->tail_cache == r->notified_tail)
+		return;
+	r->notified_tail = r->tail_cache;
+	ut_port_notify(ring);
+}
+
 uint8_t *ut__reserve(const ut_event_desc_t *desc, uint32_t size,
 		     ut__wctx_t *w)
 {
@@ -779,6 +800,7 @@ write:
 	if ((r->pub.head >> r->chunk_shift) != r->cur_chunk) {
 		r->cur_chunk = r->pub.head >> r->chunk_shift;
 		r->chunk_first[r->cur_chunk % UT_CHUNKS] = r->pub.head;
+		ut_maybe_notify(r, (uint32_t)v);
 	}
 	off = r->pub.head & r->mask;
 	dst = off + size <= r->size ? r->data + off : r->scratch;
