@@ -132,7 +132,7 @@ check-freestanding: $(GUEST_CORE_OBJ)
 
 # Each public header compiles on its own.
 check-headers:
-	@for h in formats/ut_abi.h include/unitrace/trace.h; do \
+	@for h in formats/ut_abi.h formats/ut_ctl.h include/unitrace/trace.h; do \
 		echo "#include \"$$h\"" | $(CC) $(GUEST_CFLAGS) $(CPPFLAGS_COMMON) -I. -x c -c - -o /dev/null || exit 1; \
 	done; echo "headers ok"
 
@@ -152,7 +152,17 @@ check-valgrind: all
 	echo "valgrind unitrace run -- demo-guest"; rm -f $(B)/valgrind.db; \
 	$(VALGRIND) $(UNITRACE) run -q -o $(B)/valgrind.db -- $(DEMO) --threads 2 \
 		--duration 1 --rate 2000 > $(B)/valgrind.log 2>&1 || \
-		{ cat $(B)/valgrind.log; exit 1; }; echo "valgrind: no errors"
+		{ cat $(B)/valgrind.log; exit 1; }; \
+	echo "valgrind unitrace ctl, and the guest's control thread"; \
+	rm -rf $(B)/valgrind-rv; \
+	UNITRACE_DIR=$(B)/valgrind-rv UNITRACE_NAME=vg $(VALGRIND) \
+		--log-file=$(B)/valgrind-guest.log $(DEMO) --duration 15 \
+		--rate 500 -q & g=$$!; sleep 3; st=0; \
+	for a in show "disable net_rx" "enable all" "mode overwrite"; do \
+		$(VALGRIND) $(UNITRACE) ctl --dir $(B)/valgrind-rv -t 10000 vg $$a \
+			> $(B)/valgrind.log 2>&1 || { cat $(B)/valgrind.log; st=1; }; \
+	done; wait $$g || { cat $(B)/valgrind-guest.log; st=1; }; \
+	[ $$st = 0 ]; echo "valgrind: no errors"
 
 # The Xen rig alone: Xen 4.17 + a Debian dom0 under QEMU TCG, the PVH demo
 # traced through grants and crashed (tests/xen/README.md); `make test` runs it
@@ -185,7 +195,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/include/unitrace $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(UNITRACE) $(DESTDIR)$(PREFIX)/bin/unitrace
 	install -m 644 $(LIB_GUEST) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/unitrace/trace.h formats/ut_abi.h \
+	install -m 644 include/unitrace/trace.h formats/ut_abi.h formats/ut_ctl.h \
 		$(DESTDIR)$(PREFIX)/include/unitrace/
 	printf $(PC_TEXT) '$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unitrace-guest.pc
 	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

@@ -276,6 +276,8 @@ static const char *status_text(uint16_t st)
 	case UT_CTL_ENOENT: return "no such event type or ring";
 	case UT_CTL_EINVAL: return "invalid argument";
 	case UT_CTL_ENOTREADY: return "the guest's tracer is not running";
+	case UT_CTL_EPERM: return "the guest refuses control from this user "
+				  "(only its own user and root may)";
 	default: return "unknown status";
 	}
 }
@@ -309,6 +311,11 @@ static int call(ctl_t *k, uint16_t op, uint32_t arg, const void *pl,
 			ut_error("ctl", "%s sent a malformed answer (magic 0x%08x, "
 				 "%u bytes); giving up", c->label, k->rsp.magic,
 				 k->rsp.len);
+			return -1;
+		}
+		if (k->rsp.status == UT_CTL_EPERM && k->rsp.seq == 0) {
+			ut_error("ctl", "%s: %s", c->label,
+				 status_text(UT_CTL_EPERM));
 			return -1;
 		}
 		if (k->rsp.len && c->recv(c, k->data, k->rsp.len, k->deadline)) {
@@ -414,6 +421,8 @@ static int do_show(ctl_t *k)
 	return 0;
 }
 
+#define IDLE_MS 300 /* a ring that records nothing this long is idle */
+
 static int do_mode(ctl_t *k, const char *m_arg, long ring)
 {
 	struct ut_ctl_ring rings[UT_MAX_RINGS];
@@ -435,29 +444,56 @@ static int do_mode(ctl_t *k, const char *m_arg, long ring)
 				 ? "no such ring" : status_text((uint16_t)st));
 		return st == UT_CTL_ENOENT ? 2 : 1;
 	}
-	/* The ring's producer switches at one of its next events: watch. */
+	/* Each ring's producer switches at one of its next 256 events: watch
+	 * until every ring has, or has been idle for a while (a ring nobody
+	 * writes to switches when it next records; that is not a failure). */
+	uint64_t e0[UT_MAX_RINGS], last[UT_MAX_RINGS];
+	int64_t moved[UT_MAX_RINGS], t0 = ut_ctl_now_ms();
+	if (get_rings(k, rings, &nr) < 0)
+		return 1;
+	for (uint32_t i = 0; i < nr; i++) {
+		e0[i] = last[i] = rings[i].emitted;
+		moved[i] = t0;
+	}
 	for (;;) {
-		bool all = true;
-		if (get_rings(k, rings, &nr) < 0)
-			return 1;
-		for (uint32_t i = 0; i < nr; i++)
+		bool waiting = false;
+		int64_t now = ut_ctl_now_ms();
+		for (uint32_t i = 0; i < nr; i++) {
+			if (rings[i].emitted != last[i]) {
+				last[i] = rings[i].emitted;
+				moved[i] = now;
+			}
 			if ((ring < 0 || rings[i].ring == (uint32_t)ring) &&
-			    rings[i].mode != m)
-				all = false;
-		if (all || ut_ctl_now_ms() + 20 >= k->deadline)
+			    rings[i].mode != m && now - moved[i] < IDLE_MS)
+				waiting = true;
+		}
+		if (!waiting || now + 20 >= k->deadline)
 			break;
 		struct timespec ts = {0, 20000000};
 		nanosleep(&ts, NULL);
+		uint32_t nr2;
+		if (get_rings(k, rings, &nr2) < 0)
+			return 1;
+		if (nr2 != nr) {
+			ut_error("ctl", "%s: the number of rings changed", k->chan->label);
+			return 1;
+		}
 	}
 	int rc = 0;
 	for (uint32_t i = 0; i < nr; i++) {
 		if (ring >= 0 && rings[i].ring != (uint32_t)ring)
 			continue;
+		uint64_t since = rings[i].emitted - e0[i];
 		if (rings[i].mode == m) {
 			printf("ring %u: %s\n", rings[i].ring, mode_name(m));
+		} else if (since < 256) {
+			printf("ring %u: %s requested (%s; it switches at one of its "
+			       "next events)\n", rings[i].ring, mode_name(m),
+			       since ? "few events meanwhile" : "idle");
 		} else {
-			printf("ring %u: %s requested (it switches at one of its "
-			       "next events)\n", rings[i].ring, mode_name(m));
+			printf("ring %u: %s requested but not applied after %llu "
+			       "events\n", rings[i].ring, mode_name(m),
+			       (unsigned long long)since);
 			rc = 1;
 		}
 	}
@@ -531,8 +567,8 @@ static int ctl_run(int argc, char **argv)
 			break;
 		case 't':
 			timeout = strtol(optarg, &end, 10);
-			if (*end || timeout < 0 || timeout > 600000) {
-				ut_error("ctl", "--timeout wants milliseconds, got '%s'",
+			if (*end || timeout < 1 || timeout > 600000) {
+				ut_error("ctl", "--timeout wants 1..600000 ms, got '%s'",
 					 optarg);
 				return 2;
 			}
@@ -561,8 +597,8 @@ static int ctl_run(int argc, char **argv)
 				}
 			} else if (c == 't') {
 				timeout = strtol(optarg, &end, 10);
-				if (*end || timeout < 0 || timeout > 600000) {
-					ut_error("ctl", "--timeout wants milliseconds, "
+				if (*end || timeout < 1 || timeout > 600000) {
+					ut_error("ctl", "--timeout wants 1..600000 ms, "
 						 "got '%s'", optarg);
 					return 2;
 				}
@@ -590,10 +626,14 @@ static int ctl_run(int argc, char **argv)
 	if (nargs == 0) {
 		if (!use_xen)
 			return list_guests(dir);
-		if (ut_xen_ctl_list(err, sizeof(err))) {
+		int n = ut_xen_ctl_list(err, sizeof(err));
+		if (n < 0) {
 			ut_error("ctl", "%s", err);
 			return 1;
 		}
+		if (n == 0)
+			fprintf(stderr, "unitrace ctl: no Xen domain offers a unitrace "
+				"control channel\n");
 		return 0;
 	}
 	const char *action = nargs > 1 ? args[1] : "show";

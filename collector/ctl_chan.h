@@ -29,7 +29,7 @@ int64_t ut_ctl_now_ms(void);
 ut_ctl_chan_t *ut_xen_ctl_open(const char *want, char *err, size_t errlen);
 
 /* Print the domains that offer a unitrace control vchan, one per line
- * ("DOMID NAME").  0, or -1 with a message in err. */
+ * ("DOMID NAME").  How many, or -1 with a message in err. */
 int ut_xen_ctl_list(char *err, size_t errlen);
 
 #endif

@@ -146,6 +146,7 @@ int ut_xen_ctl_list(char *err, size_t errlen)
 {
 	struct xs_handle *xs = xs_or_err(err, errlen);
 	unsigned n = 0, self;
+	int found = 0;
 	char **doms, path[PATH_MAX], name[128];
 
 	if (!xs)
@@ -160,10 +161,11 @@ int ut_xen_ctl_list(char *err, size_t errlen)
 			continue;
 		dom_name(xs, (unsigned)d, name, sizeof(name));
 		printf("%lu %s\n", d, name);
+		found++;
 	}
 	free(doms);
 	xs_close(xs);
-	return 0;
+	return found;
 }
 
 ut_ctl_chan_t *ut_xen_ctl_open(const char *want, char *err, size_t errlen)

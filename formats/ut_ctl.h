@@ -77,6 +77,9 @@ enum ut_ctl_status {
 	UT_CTL_ENOENT = 3,  /* no such event type or ring */
 	UT_CTL_EINVAL = 4,  /* bad argument (mode value) */
 	UT_CTL_ENOTREADY = 5, /* tracer not initialised */
+	UT_CTL_EPERM = 6,   /* hosted: the peer's uid may not control this
+	                       guest; sent unasked (op 0, seq 0), then the
+	                       connection is closed */
 };
 
 #define UT_CTL_ALL_RINGS 0xffffffffu

@@ -486,8 +486,13 @@ static void *ctl_thread(void *arg)
 			}
 			return NULL;
 		}
-		if (peer_allowed(c))
+		if (peer_allowed(c)) {
 			serve_client(c);
+		} else {
+			struct ut_ctl_msg no = {.magic = UT_CTL_MAGIC,
+						.status = UT_CTL_EPERM};
+			write_full(c, &no, sizeof(no));
+		}
 		close(c);
 	}
 }

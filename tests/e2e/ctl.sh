@@ -50,7 +50,7 @@ ok $(( req < 100000000 ? 0 : 1 )) "...while request spans went on (longest gap $
 is "$(q "$db" "SELECT count(*) FROM lost")" "0" "no events lost around the changes"
 
 # ---- the control socket against hostile or confused peers ----------------
-UNITRACE_DIR=$rv UNITRACE_NAME=tough $B/demo-guest --duration 20 --rate 1000 -q \
+UNITRACE_DIR=$rv UNITRACE_NAME=tough UNITRACE_RINGS=4 $B/demo-guest --threads 1 --duration 20 --rate 1000 -q \
 	>/dev/null &
 G=$!
 sleep 0.5
@@ -101,9 +101,31 @@ ok $? "a control socket held by another process is refused (exit $rc: $(head -c 
 kill $SL $PY_PID 2>/dev/null
 wait $SL $PY_PID 2>/dev/null
 rm -f "$rv/fake.$SL.ut"
+# another user may not control the guest: told so, then hung up on
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -x /usr/bin/python3 ]; then
+	st=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - "$G" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(b"\0unitrace-ctl." + sys.argv[1].encode())
+s.settimeout(3)
+m = s.recv(24)   # told before asking anything
+print(struct.unpack("<IHHIIII", m)[2] if len(m) == 24 else "short")
+PY
+)
+	is "$st" "6" "another user gets EPERM (status 6) and no answer"
+else
+	echo "ok $((n += 1)) - another user gets EPERM # SKIP not root or no setpriv"
+fi
 $UT ctl --dir "$rv" tough mode overwrite --ring 0 >"$T/r0"
 ok $? "mode with --ring after the action"
 is "$(cat "$T/r0")" "ring 0: overwrite" "only ring 0 switched"
+$UT ctl --dir "$rv" tough mode overwrite >"$T/rall"
+rc=$?
+# the demo's one thread writes ring 0; the other rings are idle
+[ $rc = 0 ] && grep -q '^ring 0: overwrite$' "$T/rall" &&
+	grep -q '^ring 1: overwrite requested (idle' "$T/rall"
+ok $? "every ring: the busy one switches, idle ones are reported idle, exit 0 ($rc: $(tr "\n" "/" <"$T/rall"))"
+$UT ctl --dir "$rv" -t 0 tough show >/dev/null 2>&1; is "$?" "2" "--timeout 0: usage error"
 kill $G 2>/dev/null; wait $G 2>/dev/null; G=
 $UT ctl --dir "$rv" tough show >/dev/null 2>"$T/gone"
 rc=$?
