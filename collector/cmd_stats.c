@@ -63,11 +63,16 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A text column for display: names and reasons come from guests, so
+ * control characters (terminal escapes) become '?'. */
 static void copy_text(char *dst, size_t len, sqlite3_stmt *s, int col)
 {
 	const char *v = (const char *)sqlite3_column_text(s, col);
 
 	snprintf(dst, len, "%s", v ? v : "");
+	for (char *c = dst; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 }
 
 static int load_guests(struct stats *S, const char *name)

@@ -784,6 +784,19 @@ static void check_commands(void)
 	rc = run_cmd(&ut_cmd_query, dbpath, "SELECT char(27) || '[31m'", NULL);
 	ok(rc == 0 && !strchr(cap_out, 27) && strstr(cap_out, "\\x1b"),
 	   "control characters are escaped");
+
+	/* a guest name is whatever the guest said: stats must not pass a
+	 * terminal escape through */
+	sqlite3 *db;
+	if (sqlite3_open(dbpath, &db) == SQLITE_OK) {
+		sqlite3_exec(db, "UPDATE guests SET name = 'evil' || char(27) || "
+			     "'[2J' WHERE id = (SELECT min(id) FROM guests)",
+			     NULL, NULL, NULL);
+		sqlite3_close(db);
+	}
+	rc = run_cmd(&ut_cmd_stats, dbpath, NULL);
+	ok(rc == 0 && !strchr(cap_out, 27) && strstr(cap_out, "evil?[2J"),
+	   "stats: a control character in a guest name is printed as '?'");
 }
 
 int main(void)
