@@ -19,20 +19,11 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "ut_hosted_dir.h"
 
 void ut_hosted_default_dir(char *buf, size_t cap)
 {
-	const char *s = getenv("UNITRACE_DIR");
-	const char *x = getenv("XDG_RUNTIME_DIR");
-
-	if (s && *s)
-		snprintf(buf, cap, "%s", s);
-	else if (geteuid() == 0)
-		snprintf(buf, cap, "/run/unitrace");
-	else if (x && *x)
-		snprintf(buf, cap, "%s/unitrace", x);
-	else
-		snprintf(buf, cap, "/tmp/unitrace-%u", (unsigned)geteuid());
+	ut_hosted_rendezvous_dir(buf, cap);
 }
 
 int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "ut_ctl.h"
+#include "ut_hosted_dir.h"
 #include "ut_port.h"
 
 #define UT_HOSTED_DEFAULT_RINGS 8u
@@ -224,20 +225,6 @@ void ut_port_identity(struct ut_area_hdr *h)
 
 /* The rendezvous directory: $UNITRACE_DIR, else /run/unitrace for root,
  * else $XDG_RUNTIME_DIR/unitrace, else /tmp/unitrace-UID. */
-static void rendezvous_dir(char *buf, size_t cap)
-{
-	const char *s = getenv("UNITRACE_DIR");
-	const char *x = getenv("XDG_RUNTIME_DIR");
-
-	if (s && *s)
-		snprintf(buf, cap, "%s", s);
-	else if (geteuid() == 0)
-		snprintf(buf, cap, "/run/unitrace");
-	else if (x && *x)
-		snprintf(buf, cap, "%s/unitrace", x);
-	else
-		snprintf(buf, cap, "/tmp/unitrace-%u", (unsigned)geteuid());
-}
 
 static long env_ms(const char *var, long dflt)
 {
@@ -548,7 +535,7 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 	char dir[PATH_MAX - 128], target[64];
 	(void)bytes;
 
-	rendezvous_dir(dir, sizeof(dir));
+	ut_hosted_rendezvous_dir(dir, sizeof(dir));
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "unitrace: cannot create rendezvous directory %s: %s\n",
 			dir, strerror(errno));
