@@ -223,9 +223,6 @@ void ut_port_identity(struct ut_area_hdr *h)
 	memcpy(h->platform, "hosted", 7);
 }
 
-/* The rendezvous directory: $UNITRACE_DIR, else /run/unitrace for root,
- * else $XDG_RUNTIME_DIR/unitrace, else /tmp/unitrace-UID. */
-
 static long env_ms(const char *var, long dflt)
 {
 	const char *s = getenv(var);
