@@ -385,28 +385,13 @@ void ut_port_die(void)
  * user or root.  One thread serves one client at a time; a client that
  * stalls mid-message is dropped after a few seconds. */
 
-static bool read_full(int fd, void *buf, size_t n)
+/* Move exactly (n) bytes in or out; false on EOF, error or timeout. */
+static bool xfer_full(int fd, void *buf, size_t n, bool out)
 {
 	uint8_t *p = buf;
 
 	while (n) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		p += r;
-		n -= (size_t)r;
-	}
-	return true;
-}
-
-static bool write_full(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t r = out ? send(fd, p, n, MSG_NOSIGNAL) : read(fd, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -435,17 +420,18 @@ static void serve_client(int fd)
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &to, sizeof(to));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &to, sizeof(to));
-	while (read_full(fd, req, UT_CTL_HDR_SIZE)) {
+	while (xfer_full(fd, req, UT_CTL_HDR_SIZE, false)) {
 		int n = ut_ctl_frame(req);
 		uint32_t len = UT_CTL_HDR_SIZE;
 
 		if (n > (int)UT_CTL_HDR_SIZE &&
-		    !read_full(fd, req + UT_CTL_HDR_SIZE, (size_t)n - UT_CTL_HDR_SIZE))
+		    !xfer_full(fd, req + UT_CTL_HDR_SIZE, (size_t)n - UT_CTL_HDR_SIZE,
+			       false))
 			return;
 		if (n > 0)
 			len = (uint32_t)n;
 		/* a bad frame gets an EBADMSG answer, then the stream ends */
-		if (!write_full(fd, rsp, ut_ctl_handle(req, len, rsp, sizeof(rsp))) ||
+		if (!xfer_full(fd, rsp, ut_ctl_handle(req, len, rsp, sizeof(rsp)), true) ||
 		    n < 0)
 			return;
 	}
@@ -475,7 +461,7 @@ static void *ctl_thread(void *arg)
 		} else {
 			struct ut_ctl_msg no = {.magic = UT_CTL_MAGIC,
 						.status = UT_CTL_EPERM};
-			write_full(c, &no, sizeof(no));
+			xfer_full(c, &no, sizeof(no), true);
 		}
 		close(c);
 	}
