@@ -260,6 +260,10 @@ static int emit_lost(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 	uint64_t by_guest = 0;
 	int rc = 0;
 
+	/* The lost events may include the ends of the spans open now: pairing
+	 * a later end with one of them would invent a duration, so forget
+	 * them (their ends, if they come, get no duration). */
+	rr->depth = 0;
 	/* Split the gap between guest drops (its counter) and overwrites. */
 	if (dropped > rr->dropped_seen)
 		by_guest = dropped - rr->dropped_seen;

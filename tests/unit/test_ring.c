@@ -230,6 +230,26 @@ int main(void)
 	is_int(lost_over, 0, "no overwrite loss in discard mode");
 	ok(got[ngot - 1].v0 == 99999, "writing resumes after the collector frees space");
 
+	/* ---- a span end after lost events is not paired across the gap ---- */
+	reset_got();
+	ut_req_begin(1);              /* stored */
+	for (int i = 0; i < 5000; i++) /* the ring fills, the rest drops */
+		ut_net_rx((uint32_t)i, 2, "full");
+	for (int i = 0; i < 100; i++)  /* down to the last byte */
+		ut_tick();
+	ut_req_end();                 /* dropped: req 1's end is lost */
+	ut_req_begin(2);              /* dropped too */
+	drain_all(r);
+	ut_req_end();                 /* req 2's end: stored, after the gap */
+	ut_req_begin(3);
+	ut_req_end();
+	drain_all(r);
+	ok(ngot >= 4 && !strcmp(got[ngot - 3].name, "req") && got[ngot - 3].dur == -1,
+	   "an end whose begin may be among the lost events gets no duration "
+	   "(not req 1's begin: %lld)", ngot >= 3 ? (long long)got[ngot - 3].dur : 0);
+	ok(ngot >= 2 && got[ngot - 1].dur >= 0 && got[ngot - 2].dur == -1,
+	   "a span begun after the gap pairs as usual");
+
 	/* ---- the largest record the macros allow (4052 bytes) ---- */
 	{
 		static char huge[2001];
