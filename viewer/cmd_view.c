@@ -38,7 +38,9 @@ static const char view_usage[] =
 	"\n"
 	"Only what is on screen is read from the database: windows of a lane\n"
 	"through the event_blocks index, and event counts per time bucket\n"
-	"(built from event_blocks at open) when zoomed out.\n"
+	"(built from event_blocks at open) when zoomed out.  Spans that began\n"
+	"long before the screen come from an index of open spans that one\n"
+	"pass in the background builds after the first zoomed-in screen.\n"
 	"\n"
 	"Options:\n"
 	"  -f, --follow     follow new events while 'unitrace collect' writes\n"
@@ -649,6 +651,7 @@ static void follow_tick(vw_app_t *a)
 
 static void draw(vw_app_t *a)
 {
+	a->spans_pending = false; /* the views set it again if need be */
 	tui_erase();
 	a->main->draw(a);
 	if (a->overlay)
@@ -678,7 +681,12 @@ static int loop(vw_app_t *a)
 
 	while (!a->quit) {
 		draw(a);
-		int k = tui_getkey(a->follow ? 500 : -1, &ms);
+		/* while the span index is being built for what is on
+		 * screen, draw again every 200 ms */
+		int k = tui_getkey(a->follow	       ? 500
+				   : a->spans_pending ? 200
+						      : -1,
+				   &ms);
 		if (view_signal)
 			return 130;
 		if (k == TK_TIMEOUT) {
@@ -748,6 +756,19 @@ static int bench(vw_app_t *a, double t_start)
 	printf("  zoom step:    mean %.2f ms, max %.2f ms (%d steps, to "
 	       "%.2g ns/column)\n",
 	       sum / n, worst, n, a->nspc);
+	/* the pan steps with the span index built (it was started by the
+	 * first zoomed-in screen and runs in the background) */
+	spans_start(a->m);
+	t = now_ms();
+	while (!spans_done(a->m) && now_ms() - t < 120000) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	double sx_ms;
+	size_t sx_bytes;
+	spans_info(a->m, &sx_ms, &sx_bytes);
+	printf("  span index:   %.0f ms in the background, %.2f MiB\n", sx_ms,
+	       (double)sx_bytes / (1024 * 1024));
 	/* pan at several zoom levels */
 	double levels[] = { 1, 1.0 / 64, 1.0 / 4096, 1.0 / 262144 };
 	for (size_t z = 0; z < sizeof(levels) / sizeof(levels[0]); z++) {
@@ -835,6 +856,7 @@ static int view_run(int argc, char **argv)
 	vw_model_t *m = model_open(path);
 	if (!m)
 		return 1;
+	m->follow = follow;
 	if (!do_bench && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		ut_error("view", "needs a terminal (stdin and stdout must be "
 				 "a tty)");

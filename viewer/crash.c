@@ -144,10 +144,13 @@ static void build(vw_app_t *a)
 			gi = i;
 	model_fmt_rel(m, rel, sizeof(rel), c->ts);
 	model_fmt_abs(abs_, sizeof(abs_), c->ts);
-	cv_addf(VS_CRASH, " CRASH %d/%d  guest %s (id %" PRId64 ")  at %s "
+	char vc[24] = "";
+	if (c->vcpu >= 0)
+		snprintf(vc, sizeof(vc), "  vcpu %d", c->vcpu);
+	cv_addf(VS_CRASH, " CRASH %d/%d  guest %s (id %" PRId64 ")%s  at %s "
 			  "(%s s)  ",
 		a->crash_sel + 1, m->ncrashes, gi >= 0 ? m->guests[gi].name : "?",
-		c->guest_id, rel, abs_);
+		c->guest_id, vc, rel, abs_);
 	cv_add(VS_NORMAL, "");
 	if (model_rows(m, "SELECT * FROM crashes WHERE id = ?", c->id,
 		       crash_row_cb, NULL) < 0)

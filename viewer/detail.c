@@ -12,10 +12,16 @@
 #include "viewer.h"
 
 #define DETAIL_LINES 48
-#define DETAIL_WALK 512 /* events read to find a span's other end/parent */
+#define DETAIL_WALK 2048 /* events read to find a span's other end or
+			    parent when the span index cannot tell: a span
+			    it does not hold has fewer than 1024 events of
+			    its lane inside */
+#define DETAIL_OPEN 32
 
 static struct {
 	bool valid;
+	bool partial;  /* built while the span index was incomplete */
+	uint64_t gen;  /* spans_gen() then */
 	int64_t id;
 	int n;
 	char line[DETAIL_LINES][320];
@@ -46,22 +52,29 @@ static void field_cb(void *ctx, const char *name, const char *val)
 	add("  %-14s %s", name, val);
 }
 
-/* The end of the span that begins with (b): walk forward counting nested
- * begins.  0 and *end, or -1. */
-int detail_span_end(vw_app_t *a, const vw_ev_t *b, vw_ev_t *end)
+/* Walk lane (li) from position (ts, id), forward (dir > 0) or backward,
+ * at most DETAIL_WALK events, skipping the spans nested on the way, to
+ * the span event that closes the current level: forward the span_end of
+ * the span open at the position, backward the span_begin of the span
+ * enclosing it.  0 and *out, or -1. */
+static int span_walk(vw_app_t *a, int li, int64_t ts, int64_t id, int dir,
+		     vw_ev_t *out)
 {
+	int nest = dir > 0 ? VK_SPAN_BEGIN : VK_SPAN_END; /* opens a level */
+	int close = dir > 0 ? VK_SPAN_END : VK_SPAN_BEGIN;
 	vw_evvec_t v = { 0 };
 	int depth = 0, rc = -1;
-	model_step(a->m, b->lane, b->ts, b->id, 1, DETAIL_WALK, &v, NULL);
+
+	model_step(a->m, li, ts, id, dir, DETAIL_WALK, &v, NULL);
 	for (size_t i = 0; i < v.n; i++) {
 		const vw_type_t *t = app_type(a, &v.v[i]);
 		if (!t)
 			continue;
-		if (t->kind == VK_SPAN_BEGIN) {
+		if (t->kind == nest) {
 			depth++;
-		} else if (t->kind == VK_SPAN_END) {
+		} else if (t->kind == close) {
 			if (!depth) {
-				*end = v.v[i];
+				*out = v.v[i];
 				rc = 0;
 				break;
 			}
@@ -72,30 +85,43 @@ int detail_span_end(vw_app_t *a, const vw_ev_t *b, vw_ev_t *end)
 	return rc;
 }
 
+/* The spans open at position (ts, id) of lane (li) from the span index,
+ * innermost last; -1 if the index cannot say yet (the pane is then built
+ * again when it knows more). */
+static int open_at(vw_app_t *a, int li, int64_t ts, int64_t id,
+		   vw_open_t *open, int max)
+{
+	int n = model_open_spans(a->m, li, ts, id, open, max);
+	if (n == -1)
+		dc.partial = true;
+	return n;
+}
+
+/* The end of the span that begins with (b): from the span index when the
+ * span is long (open across one of its checkpoints), else walking forward.
+ * 0 and *end, or -1. */
+int detail_span_end(vw_app_t *a, const vw_ev_t *b, vw_ev_t *end)
+{
+	vw_open_t open[DETAIL_OPEN];
+	/* the position just after the begin: the begin is the innermost */
+	int n = open_at(a, b->lane, b->ts, b->id + 1, open, DETAIL_OPEN);
+	if (n > 0 && open[n - 1].b_id == b->id && open[n - 1].e_id >= 0 &&
+	    model_event(a->m, open[n - 1].e_id, end) == 0)
+		return 0;
+	return span_walk(a, b->lane, b->ts, b->id, 1, end);
+}
+
 /* The begin of the span enclosing position (ts, id) of lane (li). */
 static int find_parent(vw_app_t *a, int li, int64_t ts, int64_t id,
 		       vw_ev_t *par)
 {
-	vw_evvec_t v = { 0 };
-	int depth = 0, rc = -1;
-	model_step(a->m, li, ts, id, -1, DETAIL_WALK, &v, NULL);
-	for (size_t i = 0; i < v.n; i++) {
-		const vw_type_t *t = app_type(a, &v.v[i]);
-		if (!t)
-			continue;
-		if (t->kind == VK_SPAN_END) {
-			depth++;
-		} else if (t->kind == VK_SPAN_BEGIN) {
-			if (!depth) {
-				*par = v.v[i];
-				rc = 0;
-				break;
-			}
-			depth--;
-		}
-	}
-	evvec_free(&v);
-	return rc;
+	vw_open_t open[DETAIL_OPEN];
+	int n = open_at(a, li, ts, id, open, DETAIL_OPEN);
+	if (n == 0)
+		return -1;
+	if (n > 0 && model_event(a->m, open[n - 1].b_id, par) == 0)
+		return 0;
+	return span_walk(a, li, ts, id, -1, par);
 }
 
 /* The begin of span end (e): the span_begin of the same name at ts - dur. */
@@ -130,6 +156,8 @@ static void build(vw_app_t *a)
 
 	dc.n = 0;
 	dc.valid = true;
+	dc.partial = false;
+	dc.gen = spans_gen(m);
 	dc.id = e->id;
 	model_fmt_rel(m, rel, sizeof(rel), e->ts);
 	model_fmt_abs(abs_, sizeof(abs_), e->ts);
@@ -156,9 +184,8 @@ static void build(vw_app_t *a)
 			add("span %s: duration %s (ends at event %" PRId64 ")",
 			    t->name, d, end.id);
 		} else {
-			add("span %s: no end within the next %d events of the "
-			    "lane (still open?)",
-			    t->name, DETAIL_WALK);
+			add("span %s: no end in the lane (still open?)",
+			    t->name);
 		}
 	}
 	if (t && t->kind != VK_SPAN_END) {
@@ -209,8 +236,11 @@ void detail_draw(vw_app_t *a, int y0, int nrows)
 			cols - 1, VS_DIM);
 		return;
 	}
-	if (!dc.valid || dc.id != a->sel.ev.id)
+	if (!dc.valid || dc.id != a->sel.ev.id ||
+	    (dc.partial && dc.gen != spans_gen(a->m)))
 		build(a);
+	if (dc.partial)
+		a->spans_pending = true;
 	/* two columns when the lines do not fit */
 	int avail = nrows - 1;
 	int half = cols / 2;

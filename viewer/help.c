@@ -47,8 +47,10 @@ static int help_lines(vw_app_t *a, char lines[][200], int *style)
 			"counter): %s",
 	     tui_utf8() ? "\u2581\u2583\u2585\u2587" : "_.-=^");
 	LINE(VS_NORMAL, "  events lost on the lane (table lost): ////  lost N");
-	LINE(VS_NORMAL, "  a crash of the lane's guest: X CRASH, ! on its lane, "
-			"X on the ruler");
+	LINE(VS_NORMAL, "  a crash: X CRASH and ! on the lane of the vCPU that "
+			"crashed (every lane of the guest if the record names "
+			"none), a dim x on the guest's other lanes, X on the "
+			"ruler");
 	LINE(VS_NORMAL, "  the time cursor: %s on the ruler; the selected event "
 			"when shaded: %s",
 	     tui_utf8() ? "\u25bc" : "v", tui_utf8() ? "\u25c6" : "o");

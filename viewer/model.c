@@ -432,6 +432,14 @@ static int prepare_all(vw_model_t *m)
 		"ORDER BY ts_first DESC");
 	m->st_row = prep(m,
 		"SELECT id, ts, type, dur, a0, lane FROM events WHERE id = ?");
+	/* spans.c: the events of a lane after a checkpoint */
+	m->st_span_rows = prep(m,
+		"SELECT id, ts, type, dur, seq FROM events WHERE id BETWEEN "
+		"?1 AND ?2");
+	m->st_span_blocks = prep(m,
+		"SELECT row_first, row_last FROM event_blocks WHERE lane = ?1 "
+		"AND ts_first BETWEEN ?2 AND ?3 AND row_last >= ?4 "
+		"ORDER BY ts_first");
 	m->st_lost = prep(m,
 		"SELECT ts_before, coalesce(ts_after, ts_before), count, "
 		"reason FROM lost WHERE lane = ?1 AND ts_before BETWEEN "
@@ -440,7 +448,8 @@ static int prepare_all(vw_model_t *m)
 		"WHERE lane = ?1 AND ts_before IS NULL AND ts_after BETWEEN "
 		"?2 AND ?3");
 	return m->st_win && m->st_blk_fwd && m->st_blk_back && m->st_row &&
-			       m->st_lost
+			       m->st_lost && m->st_span_rows &&
+			       m->st_span_blocks
 		       ? 0
 		       : -1;
 }
@@ -481,6 +490,9 @@ void model_close(vw_model_t *m)
 {
 	if (!m)
 		return;
+	spans_stop(m);
+	sqlite3_finalize(m->st_span_rows);
+	sqlite3_finalize(m->st_span_blocks);
 	sqlite3_finalize(m->st_win);
 	sqlite3_finalize(m->st_next);
 	sqlite3_finalize(m->st_prev);

@@ -8,8 +8,9 @@
  * one of three modes, chosen from the summary's estimate of the events in
  * the window:
  *   detail   few events per column: read them all (window + a short
- *            look-ahead for spans that end after the window) and draw
- *            spans, marks and the sparkline
+ *            look-ahead for spans that end after the window, and the
+ *            begins of the spans open at the window's left edge from the
+ *            span index, spans.c) and draw spans, marks and the sparkline
  *   bins     up to a few thousand events: read their times and draw the
  *            count per column as density shading (plus the sparkline)
  *   summary  more: density shading from the summary, reading no events
@@ -28,6 +29,7 @@
 #define DETAIL_PER_COL 3  /* detail mode up to this many events/column */
 #define BINS_BUDGET 60000 /* events read for one screen in bins mode */
 #define MAX_LOST 256
+#define MAX_OPEN 32       /* open spans taken from the span index */
 
 enum { MODE_DETAIL, MODE_BINS, MODE_SUMMARY };
 
@@ -185,6 +187,24 @@ static int col_of(const vw_app_t *a, double t)
 	return (int)x;
 }
 
+/* The begins of the spans open at the window's left edge: they began
+ * before the window (so they are not among its events) and may end long
+ * after the look-ahead.  They come from the span index; until it reaches
+ * this part of the lane, the window shows what its own events and the
+ * look-ahead show, and the next draw tries again. */
+static void add_open_spans(vw_app_t *a, struct lane_frame *f, int64_t t0)
+{
+	vw_open_t open[MAX_OPEN];
+	int n = model_open_spans(a->m, f->li, t0, INT64_MIN, open, MAX_OPEN);
+	if (n == -1)
+		a->spans_pending = true;
+	for (int i = 0; i < n; i++) {
+		vw_ev_t e = { .id = open[i].b_id, .ts = open[i].b_ts,
+			      .dur = -1, .type = open[i].type, .lane = f->li };
+		evvec_push(&f->ev, &e);
+	}
+}
+
 static void frame_load(vw_app_t *a, struct lane_frame *f, int w, int nvis)
 {
 	vw_model_t *m = a->m;
@@ -205,6 +225,7 @@ static void frame_load(vw_app_t *a, struct lane_frame *f, int w, int nvis)
 		int r = model_window(m, f->li, it0, it1, dmax * 4, &f->ev);
 		if (r == 0) {
 			f->mode = MODE_DETAIL;
+			add_open_spans(a, f, it0);
 			vw_evvec_t la = { 0 };
 			int n = model_step(m, f->li, it1, INT64_MAX, 1,
 					   LOOKAHEAD, &la, NULL);
@@ -439,6 +460,18 @@ static void draw_spark(vw_app_t *a, struct lane_frame *f, int x0, int w)
 	tui_put(y, x0 + w - (int)strlen(buf), buf, -1, VS_DIM);
 }
 
+/* How crash (c) concerns lane (li): 2 it crashed there (the crash record
+ * names the lane's vCPU, or names no vCPU that has a lane, so it may be
+ * any lane of the guest), 1 another vCPU of the lane's guest crashed, 0
+ * another guest. */
+static int crash_on_lane(vw_model_t *m, const vw_crash_t *c, int li)
+{
+	if (c->guest_id != m->lanes[li].guest_id)
+		return 0;
+	int cl = c->vcpu >= 0 ? model_lane_of(m, c->guest_id, c->vcpu) : -1;
+	return cl < 0 || cl == li ? 2 : 1;
+}
+
 static void draw_marks(vw_app_t *a, struct lane_frame *f, int x0, int w)
 {
 	vw_model_t *m = a->m;
@@ -466,13 +499,15 @@ static void draw_marks(vw_app_t *a, struct lane_frame *f, int x0, int w)
 	}
 	for (int i = 0; i < m->ncrashes; i++) {
 		const vw_crash_t *c = &m->crashes[i];
-		if (c->guest_id != m->lanes[f->li].guest_id ||
-		    (c->vcpu >= 0 && (uint32_t)c->vcpu != m->lanes[f->li].vcpu &&
-		     model_lane_of(m, c->guest_id, c->vcpu) >= 0))
+		int on = crash_on_lane(m, c, f->li);
+		int x = col_of(a, (double)c->ts);
+		if (!on || x < 0 || x >= w)
 			continue;
-		int x = col_of(a, (double)m->crashes[i].ts);
-		if (x < 0 || x >= w)
+		if (on == 1) {
+			/* the guest stopped here too: a small, dim mark */
+			tui_put(ym, x0 + x, "x", 1, VS_DIM);
 			continue;
+		}
 		for (int r = 0; r < SPAN_ROWS; r++)
 			tui_put(f->y + r, x0 + x, "!", 1, VS_CRASH);
 		tui_put(ym, x0 + x, "X CRASH", w - x, VS_CRASH);
@@ -506,8 +541,20 @@ static void draw_label(vw_app_t *a, struct lane_frame *f)
 	else
 		snprintf(buf, sizeof(buf), "%" PRId64 " ev", l->nevents);
 	tui_put(f->y + 2, 0, buf, LABEL_W, sel ? st : VS_DIM);
-	if (l->gi >= 0 && !strcmp(m->guests[l->gi].status, "crashed"))
-		tui_put(f->y + 2, 9, "CRASHED", LABEL_W - 9, VS_CRASH);
+	/* CRASHED on the lane that crashed; the guest's other lanes say
+	 * it quietly */
+	int crashed = 0;
+	for (int i = 0; i < m->ncrashes; i++) {
+		int on = crash_on_lane(m, &m->crashes[i], f->li);
+		if (on > crashed)
+			crashed = on;
+	}
+	if (!crashed && l->gi >= 0 &&
+	    !strcmp(m->guests[l->gi].status, "crashed"))
+		crashed = 2; /* no crashes row: the status says it */
+	if (crashed)
+		tui_put(f->y + 2, 9, crashed == 2 ? "CRASHED" : "crashed",
+			LABEL_W - 9, crashed == 2 ? VS_CRASH : VS_DIM);
 	if (l->nlost)
 		tui_putf(f->y + SPAN_ROWS, 0, LABEL_W, VS_LOST,
 			 "lost %" PRId64, l->nlost);

@@ -179,8 +179,18 @@ typedef struct vw_model {
 	char err[512];    /* last SQL error */
 	int64_t rows_read; /* events read since open (bench figure) */
 	struct sqlite3_stmt *st_win, *st_next, *st_prev, *st_blk_fwd,
-		*st_blk_back, *st_row, *st_lost;
+		*st_blk_back, *st_row, *st_lost, *st_span_rows,
+		*st_span_blocks;
+	struct vw_spanidx *spans; /* spans.c, NULL until first needed */
+	bool follow;      /* the span index keeps polling for new blocks */
 } vw_model_t;
+
+/* A span open at some position (model_open_spans). */
+typedef struct vw_open {
+	int64_t b_id, b_ts; /* its span_begin */
+	int64_t e_id, e_ts; /* its span_end, -1 if not known (yet) */
+	int32_t type;       /* index in types[] of the begin, -1 unknown */
+} vw_open_t;
 
 /* ---- views: one file each, a const descriptor (vtable) ---------------- */
 
@@ -236,6 +246,9 @@ struct vw_app {
 	int label_w, tl_w, tl_y0, tl_y1;
 	/* bench: counters */
 	double last_draw_ms;
+	/* the last draw needed the span index where it was not yet built:
+	 * draw again soon */
+	bool spans_pending;
 };
 
 /* ---- tui.c: the terminal (the only curses user) ----------------------- */
@@ -347,6 +360,28 @@ int summary_update(vw_model_t *m);
 /* Estimated events of lane (li) in [t0, t1). */
 double summary_count(const vw_model_t *m, int li, double t0, double t1);
 void summary_free(vw_model_t *m);
+
+/* ---- spans.c: the span index ------------------------------------------ */
+
+/* Start the background pass that builds the index (once; model_open_spans
+ * starts it too). */
+void spans_start(vw_model_t *m);
+/* Stop and free it (model_close does). */
+void spans_stop(vw_model_t *m);
+/* A counter that changes whenever the index knows more. */
+uint64_t spans_gen(vw_model_t *m);
+/* True once the index covers every block the model knows (or failed). */
+bool spans_done(vw_model_t *m);
+/* Bench figures: the time the first pass took (-1: not done) and the
+ * index's memory. */
+void spans_info(vw_model_t *m, double *build_ms, size_t *bytes);
+/* The spans of lane (li) open at position (ts, id) (begun before it in
+ * (ts, id) order and not ended before it), outermost first, at most (max)
+ * into (out).  Returns the count; -1 if the index does not reach the
+ * position yet (ask again later); -2 if it cannot answer for this lane
+ * (blocks out of time order, read error). */
+int model_open_spans(vw_model_t *m, int li, int64_t ts, int64_t id,
+		     vw_open_t *out, int max);
 
 /* ---- timeline.c / list.c / help.c / crash.c / filter.c ------------------ */
 extern const struct vw_view vw_view_timeline, vw_view_list, vw_view_help,

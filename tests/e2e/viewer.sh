@@ -183,6 +183,76 @@ ok $? "q quits" "$(screen)"
 [ "$(cat "$T/rc" 2>/dev/null)" = 0 ]
 ok $? "exit status 0 after q"
 
+# ---- a span much longer than the look-ahead -----------------------------------
+# One span 'session' on vCPU 0 that encloses most of the trace (thousands of
+# events): two top-level net_rx instants of the demo trace become its
+# span_begin and span_end.  Only the rows' type (and dur) change, so
+# event_blocks, lanes.event_count and guests.first_ts/last_ts stay right.
+SDB=$T/session.db
+cp "$DB" "$SDB"
+sq() { sqlite3 -batch -noheader -separator ' ' "$SDB" "$@"; }
+SL=$(sq "SELECT id FROM lanes WHERE vcpu = 0 ORDER BY guest_id LIMIT 1")
+SG=$(sq "SELECT guest_id FROM lanes WHERE id = $SL")
+for k in span_begin span_end; do
+	sq "INSERT INTO event_types(guest_id, guest_type_id, name, kind,
+		category, nfields, layout)
+		SELECT $SG, max(guest_type_id) + 1, 'session', '$k', NULL, 0, ''
+		FROM event_types WHERE guest_id = $SG"
+done
+STB=$(sq "SELECT id FROM event_types WHERE guest_id = $SG AND name = 'session' AND kind = 'span_begin'")
+STE=$(sq "SELECT id FROM event_types WHERE guest_id = $SG AND name = 'session' AND kind = 'span_end'")
+NRX="SELECT e.id, e.ts FROM events e JOIN event_types t ON t.id = e.type
+	WHERE e.lane = $SL AND t.name = 'net_rx' ORDER BY e.ts"
+nrx=$(sq "SELECT count(*) FROM ($NRX)")
+read -r sb sbts < <(sq "$NRX LIMIT 1 OFFSET $((nrx / 10))")
+read -r se sets < <(sq "$NRX LIMIT 1 OFFSET $((nrx * 9 / 10))")
+sq "UPDATE events SET type = $STB, a0 = NULL, a1 = NULL, a2 = NULL
+	WHERE id = $sb;
+    UPDATE events SET type = $STE, dur = ts - $sbts, a0 = NULL, a1 = NULL,
+	a2 = NULL WHERE id = $se"
+inside=$(sq "SELECT count(*) FROM events WHERE lane = $SL AND ts > $sbts AND ts < $sets")
+[ "${inside:-0}" -gt 1000 ]
+ok $? "a 'session' span on vCPU 0 encloses $inside events"
+# a request begin of that lane in the middle of the session; go there
+read -r rq rqts < <(sq "SELECT e.id, e.ts FROM events e JOIN event_types t
+	ON t.id = e.type WHERE e.lane = $SL AND t.name = 'request' AND
+	t.kind = 'span_begin' AND e.ts > ($sbts + $sets) / 2 ORDER BY e.ts
+	LIMIT 1")
+off=$((rqts - $(sq "SELECT min(ts_first) FROM event_blocks")))
+start "$SDB"
+keys g
+keys "$(printf '%d.%03dus' $((off / 1000)) $((off % 1000)))" Enter
+keys W W W W W # 8^5 times in: about 16 us on the screen
+# the first span row of the lane holds the session, the second the request
+# (nested in it); the span index is built in the background, so wait a bit
+span_rows() { # lane label row: its first and second span rows
+	local s r
+	s=$(lanes)
+	r=$(printf '%s\n' "$s" | grep -n 'vcpu 0' | head -1 | cut -d: -f1)
+	[ -n "$r" ] && [ "$r" -gt 1 ] || return 1
+	printf '%s\n' "$s" | sed -n "$((r - 1))p;${r}p"
+}
+for ((i = 0; i < 50; i++)); do
+	span_rows | head -1 | grep -q session && break
+	sleep 0.1
+done
+rows=$(span_rows)
+printf '%s\n' "$rows" | head -1 | grep -q 'session' &&
+	printf '%s\n' "$rows" | sed -n 2p | grep -q 'request' &&
+	! printf '%s\n' "$rows" | sed -n 2p | grep -q 'session'
+ok $? "zoomed into the middle of a long span: its name is drawn on its lane, a request nested one row below" "$(screen)"
+keys .
+keys Enter
+wait_for 'Detail' 2
+wait_for 'parent: session' 3
+s=$(screen)
+printf '%s\n' "$s" | grep -qE 'request +\(span_begin\)' &&
+	printf '%s\n' "$s" | grep -qE 'parent: session, from .*duration'
+ok $? "the detail pane of a request inside it names the long span as its parent" "$s"
+keys Enter
+keys q
+wait_rc 15
+
 # ---- lost events ---------------------------------------------------------------
 LDB=$T/lost.db
 "$UT" run -q -o "$LDB" --mode discard --ring-size 16K -- "$DEMO" \
@@ -194,6 +264,14 @@ start "$LDB"
 s=$(lanes)
 printf '%s\n' "$s" | grep -qE 'lost [0-9]+' && printf '%s\n' "$s" | grep -q '///'
 ok $? "lost-event ranges are marked on their lanes" "$(screen)"
+# x works on the selected lane: select the first lane that lost events
+# (which vCPU drops depends on the machine's timing)
+nth=$(sqlite3 -batch -noheader "$LDB" "SELECT
+	(SELECT count(*) FROM lanes WHERE (guest_id, vcpu) < (SELECT guest_id,
+	 vcpu FROM lanes WHERE lost_count > 0 ORDER BY 1, 2 LIMIT 1)) -
+	(SELECT count(*) FROM lanes WHERE (guest_id, vcpu) < (SELECT guest_id,
+	 vcpu FROM lanes WHERE event_count > 0 ORDER BY 1, 2 LIMIT 1))")
+for ((i = 0; i < ${nth:-0}; i++)); do keys j; done
 keys x
 screen | grep -qE 'events lost \((guest|overwrite|corrupt)\)'
 ok $? "x jumps to the next lost-event range" "$(screen)"
@@ -233,6 +311,38 @@ keys q
 wait_rc 15
 [ "$(cat "$T/rc" 2>/dev/null)" = 0 ]
 ok $? "q closes the crash view, then quits with status 0"
+
+# ---- a crash that names its vCPU ------------------------------------------------
+# Marked on that vCPU's lane (X CRASH, !, CRASHED); the guest's other lanes
+# get only a dim x and a lower-case 'crashed'.  vCPU 1, so that marking the
+# first lane would not pass by luck.
+VDB=$T/crash-vcpu.db
+cp "$DB" "$VDB"
+sqlite3 -batch "$VDB" "INSERT INTO crashes(guest_id, ts, reason, signal, vcpu)
+	SELECT g.id, (g.first_ts + g.last_ts) / 2, 'synthetic: fault on vcpu 1',
+	11, 1 FROM guests g ORDER BY g.id LIMIT 1;
+	UPDATE guests SET status = 'crashed'
+	WHERE id = (SELECT min(id) FROM guests)"
+start "$VDB"
+keys e
+s=$(lanes)
+lane_row() { # vcpu offset: the row (offset) rows below the 'vcpu N' label
+	local r
+	r=$(printf '%s\n' "$s" | grep -n "vcpu $1\( \|\$\)" | head -1 | cut -d: -f1)
+	[ -n "$r" ] && printf '%s\n' "$s" | sed -n "$((r + $2))p"
+}
+lane_row 1 2 | grep -q 'X CRASH' && lane_row 1 0 | grep -q '!' &&
+	lane_row 1 1 | grep -q 'CRASHED'
+ok $? "a crash with a vCPU is marked on that vCPU's lane (X CRASH, !, CRASHED)" "$(screen)"
+! lane_row 0 2 | grep -q 'CRASH' && ! lane_row 0 0 | grep -q '!' &&
+	lane_row 0 2 | grep -q 'x' && lane_row 0 1 | grep -q 'crashed'
+ok $? "the guest's other lane gets only a small mark (x, 'crashed')" "$(screen)"
+keys c
+screen | grep -qE 'CRASH 1/1 .*vcpu 1'
+ok $? "the crash view names the vCPU" "$(screen)"
+keys q
+keys q
+wait_rc 15
 
 # ---- follow mode -----------------------------------------------------------------
 FDB=$T/follow.db
