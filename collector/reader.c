@@ -197,7 +197,9 @@ int ut_reader_schema(ut_reader_t *r)
 int64_t ut_reader_ns(const ut_reader_t *r, uint64_t ticks)
 {
 	const struct ut_area_hdr *h = &r->hdr;
-	__int128 d = (__int128)ticks - (__int128)h->clock_ticks_ref;
+	/* The counter is 64 bits and may wrap (a Xen guest's TSC can start
+	 * just below 2^64): the difference is taken modulo 2^64, signed. */
+	__int128 d = (int64_t)(ticks - h->clock_ticks_ref);
 	__int128 ns = d * (__int128)h->clock_mult;
 
 	ns = ns >= 0 ? ns >> h->clock_shift : -((-ns) >> h->clock_shift);

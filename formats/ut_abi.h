@@ -131,6 +131,8 @@ struct ut_area_hdr {
 
 	/* Cache line 1: clock calibration.  Guest-written once.
 	 * ns = clock_ns_ref + ((ticks - clock_ticks_ref) * clock_mult) >> clock_shift
+	 * where ticks - clock_ticks_ref is taken modulo 2^64 as a signed value
+	 * (the counter may wrap)
 	 * (computed by the reader with 128-bit intermediates). */
 	uint32_t clock_source; /* enum ut_clock_source */
 	uint32_t clock_shift;

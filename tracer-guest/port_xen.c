@@ -153,11 +153,12 @@ uint64_t ut_xen_time_ns(void)
 
 	if (!pvclock_snapshot(&t))
 		return 0;
-	tsc = ut_arch_ticks();
-	if (tsc < t.tsc_timestamp)
+	/* modulo 2^64: a guest's TSC may start just below 2^64 and wrap */
+	tsc = ut_arch_ticks() - t.tsc_timestamp;
+	if ((int64_t)tsc < 0)
 		return t.system_time;
 	return t.system_time +
-	       pvclock_scale(tsc - t.tsc_timestamp, t.tsc_to_system_mul, t.tsc_shift);
+	       pvclock_scale(tsc, t.tsc_to_system_mul, t.tsc_shift);
 }
 
 /* Xen's CPUID base (0x40000000 + k * 0x100), or 0. */

@@ -112,6 +112,22 @@ static uint64_t rnd(void)
 
 int main(void)
 {
+	{
+		/* the tick counter may wrap: a Xen guest's TSC can start just
+		 * below 2^64 (seen in the rig) */
+		static ut_reader_t rclk;
+		rclk.hdr.clock_mult = 1;
+		rclk.hdr.clock_shift = 0;
+		rclk.hdr.clock_ns_ref = 1000000000;
+		rclk.hdr.clock_ticks_ref = UINT64_MAX - 528889094; /* -528889095 */
+		is_int(ut_reader_ns(&rclk, 1000), 1000000000 + 528889095 + 1000,
+		       "ticks past a 64-bit wrap convert forwards");
+		is_int(ut_reader_ns(&rclk, UINT64_MAX - 528889094 - 5), 1000000000 - 5,
+		       "ticks just before the reference: 5 ns earlier");
+		rclk.hdr.clock_ticks_ref = 100;
+		is_int(ut_reader_ns(&rclk, 50), 1000000000 - 50, "no wrap: as before");
+	}
+
 	ut_config_t cfg = {.name = "hostile", .nr_rings = 2,
 			   .ring_size = UT_MIN_RING_SIZE};
 	if (ut_init(&cfg) != 0)
