@@ -6,6 +6,7 @@
 #   make check-asan  the same tests built with ASan + UBSan (into build-asan/)
 #   make demo        trace the demo guest into build/demo/trace.db
 #   make bench       benchmarks (figures and ratios, never pass/fail)
+#   make bench-xen   Xen rig figures: grant-ring events/s, crash dump vs xl dump-core (~10 min)
 #   make install     PREFIX=/usr/local DESTDIR=
 
 B ?= build
@@ -67,7 +68,7 @@ DEMO := $(B)/demo-guest
 # Keep intermediate objects (no "rm obj/..." after the test summary).
 .SECONDARY:
 
-.PHONY: pvh-demo test-xen all deps test unit e2e check-asan check-valgrind demo demo-crash bench install clean fuzz \
+.PHONY: pvh-demo test-xen all deps test unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
 	check-headers check-freestanding
 all: $(UNITRACE) $(LIB_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
 	$(E2E_PROGS) $(BENCHES) check-freestanding pvh-demo
@@ -179,6 +180,12 @@ demo-crash: all
 
 bench: all
 	@B=$(B) bench/run.sh
+
+# One run of the Xen rig for figures (bench/xen.sh): the PVH demo flat out
+# through the grant-table ring, and the collector's crash dump next to
+# `xl dump-core` (slow under TCG: up to about 10 minutes). Not in `make bench`.
+bench-xen: all
+	@B=$(B) bench/xen.sh
 
 # ---- deps and install -----------------------------------------------------
 DEB_PACKAGES := build-essential pkg-config libsqlite3-dev sqlite3 \

@@ -9,9 +9,14 @@
 #                          (pvh-stub.S) created and crashed; full: the traced
 #                          demo (default)
 #   rig.trace=S            seconds the first demo run emits events (default 6)
+#   rig.rate=N             its events per second: the demo's rate= (default
+#                          1000; 0 is flat out)
+#   rig.ctl=0|1            drive the first run with `unitrace ctl` (default 1;
+#                          0 leaves its ring in discard mode, for the bench)
 #   rig.crash_after=S      seconds before the second run crashes (default 2)
 #   rig.crash=KIND         how it crashes: the demo's crash= (default null)
 #   rig.dumpcore=0|1       also time `xl dump-core` of the crashed domain
+#                          (and record its size, apparent and allocated)
 #   rig.dumplimit=S        ... for at most S seconds (default 400)
 #   rig.shell=1            drop to a shell on hvc0 at the end (debugging)
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -34,11 +39,13 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 timing() { t=$(since "$2"); echo "$1 $t" >> /results/timings; log "timing $1 $t s"; }
 note() { echo "$*" >> /results/notes; log "$*"; }
 
-MODE=full TRACE=6 CRASH_AFTER=2 CRASH_KIND=null DUMPCORE=0 DUMPLIMIT=400 SHELL=0
+MODE=full TRACE=6 RATE=1000 CTL=1 CRASH_AFTER=2 CRASH_KIND=null DUMPCORE=0 DUMPLIMIT=400 SHELL=0
 for a in $(cat /proc/cmdline); do
 	case $a in
 	rig.mode=*) MODE=${a#*=} ;;
 	rig.trace=*) TRACE=${a#*=} ;;
+	rig.rate=*) RATE=${a#*=} ;;
+	rig.ctl=*) CTL=${a#*=} ;;
 	rig.crash_after=*) CRASH_AFTER=${a#*=} ;;
 	rig.crash=*) CRASH_KIND=${a#*=} ;;
 	rig.dumpcore=*) DUMPCORE=${a#*=} ;;
@@ -124,7 +131,9 @@ dump_core() {
 	T=$(now)
 	timeout "$DUMPLIMIT" xl dump-core "$1" /tmp/xl-dump.core > /results/xl-dump-core.txt 2>&1
 	rc=$?
-	echo "rc=$rc limit=${DUMPLIMIT}s size=$(stat -c %s /tmp/xl-dump.core 2>/dev/null)" >> /results/xl-dump-core.txt
+	# size: apparent bytes; alloc_kib: what tmpfs allocated (du -k)
+	echo "rc=$rc limit=${DUMPLIMIT}s size=$(stat -c %s /tmp/xl-dump.core 2>/dev/null)" \
+		"alloc_kib=$(du -k /tmp/xl-dump.core 2>/dev/null | cut -f1)" >> /results/xl-dump-core.txt
 	if [ $rc = 0 ]; then timing xl-dump-core "$T"; else timing xl-dump-core-unfinished "$T"; fi
 	rm -f /tmp/xl-dump.core
 }
@@ -167,7 +176,7 @@ timing collector-start "$T"
 
 # Run 1: trace for $TRACE seconds, then the demo powers off by itself.
 T=$(now)
-xl create /etc/xen/pvh-demo.cfg 'name="pvhdemo1"' "cmdline=\"duration=$TRACE rate=1000\"" \
+xl create /etc/xen/pvh-demo.cfg 'name="pvhdemo1"' "cmdline=\"duration=$TRACE rate=$RATE\"" \
 	> /results/xl-create-1.txt 2>&1 || note "xl create (run 1) failed: $(tail -2 /results/xl-create-1.txt)"
 timing guest-create "$T"
 wait_console pvhdemo1 . 30 && timing guest-first-output "$T" || note "run 1: no console output"
@@ -175,7 +184,9 @@ wait_console pvhdemo1 'pvh-demo: tracing' 30 && timing guest-tracing "$T"
 
 # Control the running guest over its vchan: list, disable and re-enable an
 # event type, switch its ring to overwrite mode.
-if ! unitrace ctl --help > /dev/null 2>&1; then
+if [ "$CTL" != 1 ]; then
+	echo "ctl: skipped (rig.ctl=$CTL)" > /results/ctl.txt
+elif ! unitrace ctl --help > /dev/null 2>&1; then
 	echo "ctl: not built" > /results/ctl.txt
 	note "ctl: not built"
 elif ! unitrace ctl --help 2>&1 | grep -q -- --xen; then
@@ -232,6 +243,11 @@ elif collector_alive; then
 	wait_for 20 db_is "SELECT count(*) FROM crashes" 1 || note "run 2: no crash row"
 fi
 ls -l /results/cores > /results/cores.txt 2>&1
+# allocated KiB (du -k), apparent bytes, path: measured here, since the copy
+# that comes back through the tar on /dev/vda is no longer sparse
+for f in /results/cores/*; do
+	[ -f "$f" ] && echo "$(du -k "$f" | cut -f1) $(stat -c %s "$f") $f"
+done > /results/cores-size.txt 2>&1
 
 [ "$DUMPCORE" = 1 ] && dump_core pvhdemo2
 xl destroy pvhdemo2 2>/dev/null

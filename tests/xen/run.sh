@@ -18,6 +18,12 @@
 #                         limit grows by as much)
 #   XEN_RIG_SHELL=1       leave a shell on the console instead of powering off
 #   XEN_TRACE_S=6 XEN_CRASH_AFTER_S=2   demo durations
+#   XEN_RATE=1000         events/s of the traced run: the demo's rate= (0 is
+#                         flat out; bench/xen.sh)
+#   XEN_CTL=0             do not drive the traced run with `unitrace ctl` (its
+#                         ring stays in discard mode; the ctl checks SKIP)
+#   XEN_RIG_COPY=DIR      copy results/ to DIR before releasing the rig lock
+#                         (a rig waiting for the lock starts by deleting it)
 #   XEN_CRASH_KIND=null   the demo's crash= (null, ud, div, panic)
 # Files: $B/xen-rig/logs/MODE.log (serial console, host seconds on each
 # line), $B/xen-rig/results/ (what dom0 wrote: timings, trace.db, cores,
@@ -39,6 +45,13 @@ bail() { ok 1 "$1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/#   /'; echo "1..$n"
 
 DUMPCORE=${XEN_BENCH_DUMPCORE:-0}
 DUMPLIMIT=${XEN_BENCH_DUMPCORE_LIMIT:-400}
+RATE=${XEN_RATE:-1000}
+CTL=${XEN_CTL:-1}
+COPY=${XEN_RIG_COPY:-}
+# they go onto the kernel command line: digits only
+for v in "$DUMPLIMIT" "$RATE" "$CTL"; do
+	case $v in '' | *[!0-9]*) echo "$0: not a number: '$v'" >&2; exit 2 ;; esac
+done
 [ "$DUMPCORE" = 1 ] && extra=$((DUMPLIMIT + 30)) || extra=0
 case $MODE in
 boot|stub) TIMEOUT=${XEN_RIG_TIMEOUT:-$((180 + extra))} ;;
@@ -63,7 +76,7 @@ mkdir -p "$LOGS"
 rm -rf "$RES" "$R/xfer.img"
 truncate -s 512M "$R/xfer.img"
 XEN_CMDLINE="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1024M,max:1024M dom0_max_vcpus=2 smap=0 smep=0"
-DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init rig.mode=$MODE rig.dumpcore=$DUMPCORE rig.dumplimit=$DUMPLIMIT rig.trace=${XEN_TRACE_S:-6} rig.crash_after=${XEN_CRASH_AFTER_S:-2} rig.crash=${XEN_CRASH_KIND:-null} rig.shell=${XEN_RIG_SHELL:-0}"
+DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init rig.mode=$MODE rig.dumpcore=$DUMPCORE rig.dumplimit=$DUMPLIMIT rig.rate=$RATE rig.ctl=$CTL rig.trace=${XEN_TRACE_S:-6} rig.crash_after=${XEN_CRASH_AFTER_S:-2} rig.crash=${XEN_CRASH_KIND:-null} rig.shell=${XEN_RIG_SHELL:-0}"
 # QEMU's -initrd for a multiboot kernel is a comma-separated module list,
 # each "FILE ARGS": a comma inside ARGS must be doubled.
 DOM0_CMDLINE=${DOM0_CMDLINE//,/,,}
@@ -142,7 +155,7 @@ if [ "$MODE" = full ]; then
 		tail -5 "$con1" 2>/dev/null | sed 's/^/#   /'
 	fi
 	# mode switch
-	if grep -q '^ctl: not built' "$RES/ctl.txt" 2>/dev/null; then
+	if grep -qE '^ctl: (not built|skipped)' "$RES/ctl.txt" 2>/dev/null; then
 		skip "ring mode switched with unitrace ctl" "$(head -1 "$RES/ctl.txt")"
 	else
 		grep -qE '^[0-9]+ pvhdemo1$' "$RES/ctl-list.txt" 2>/dev/null
@@ -173,5 +186,8 @@ if [ "$MODE" = full ]; then
 	else
 		ok 1 "core file came back ($core)"
 	fi
+fi
+if [ -n "$COPY" ]; then
+	mkdir -p "$COPY" && cp -a "$RES/." "$COPY/" || echo "# could not copy $RES to $COPY"
 fi
 echo "1..$n"
