@@ -55,7 +55,7 @@ res=$work/results
 
 echo "running the rig: rate=0 for ${TRACE} s, then a crash and xl dump-core (limit ${LIMIT} s)..."
 t0=$EPOCHREALTIME
-XEN_RATE=0 XEN_CTL=0 XEN_TRACE_S=$TRACE XEN_BENCH_DUMPCORE=1 \
+XEN_RATE=0 XEN_CTL=0 XEN_GUESTS=1 XEN_TRACE_S=$TRACE XEN_BENCH_DUMPCORE=1 \
 	XEN_BENCH_DUMPCORE_LIMIT=$LIMIT XEN_RIG_COPY=$res \
 	tests/xen/run.sh full > "$work/tap" 2>&1
 rc=$?

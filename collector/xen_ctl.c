@@ -171,8 +171,9 @@ int ut_xen_ctl_list(char *err, size_t errlen)
 ut_ctl_chan_t *ut_xen_ctl_open(const char *want, char *err, size_t errlen)
 {
 	struct xs_handle *xs = xs_or_err(err, errlen);
-	char path[PATH_MAX], name[128], **doms = NULL;
+	char path[PATH_MAX], name[128], seen[256] = "", **doms = NULL;
 	unsigned n = 0, self, domid = 0;
+	size_t sl = 0;
 	bool found = false;
 	xen_chan_t *x = NULL;
 	char *end;
@@ -194,13 +195,17 @@ ut_ctl_chan_t *ut_xen_ctl_open(const char *want, char *err, size_t errlen)
 			if (!strcmp(name, want)) {
 				domid = (unsigned)d;
 				found = true;
+			} else if (sl < sizeof(seen)) {
+				int w = snprintf(seen + sl, sizeof(seen) - sl, "%s%lu %s",
+						 sl ? ", " : "", d, name);
+				sl += w > 0 ? (size_t)w : 0;
 			}
 		}
 		free(doms);
 	}
 	if (!found) {
-		snprintf(err, errlen, "no Xen domain named '%s' ('xl list' shows "
-			 "them)", want);
+		snprintf(err, errlen, "no Xen domain named '%s' (there are: %s)",
+			 want, sl ? seen : "none");
 		goto out;
 	}
 	if (!ctl_path(xs, domid, self, path, sizeof(path))) {

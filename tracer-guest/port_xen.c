@@ -395,15 +395,11 @@ int ut_port_ctl_poll(void)
 		return 0;
 	lbuf = (volatile uint8_t *)v + XG_VCHAN_SMALL_OFF;
 	rbuf = (volatile uint8_t *)v + XG_VCHAN_LARGE_OFF;
-	if (v->cli_live == 0) {
-		/* The client went away (its unmap cleared cli_live): drop
-		 * what it left half-sent or unread, wait for the next one. */
-		v->left.cons = v->left.prod;
-		v->right.cons = v->right.prod;
-		ut_wmb();
-		v->cli_live = 2;
-		return 0;
-	}
+	/* No reset when a client goes: its unmap clears cli_live, possibly
+	 * after the next client has connected and written (gntdev may run the
+	 * unmap notification late), so resetting the indexes then would throw
+	 * the new request away.  Requests are framed and answers carry the
+	 * request's seq: a new client skips answers left for an old one. */
 	for (;;) {
 		uint32_t cons = v->left.cons, prod = v->left.prod;
 		uint32_t avail = prod - cons, n, m;

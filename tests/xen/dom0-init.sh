@@ -8,9 +8,11 @@
 #                          boot: xl info only; stub: + the self-test PVH guest
 #                          (pvh-stub.S) created and crashed; full: the traced
 #                          demo (default)
-#   rig.trace=S            seconds the first demo run emits events (default 6)
+#   rig.trace=S            seconds the first demo run emits events (default 10)
 #   rig.rate=N             its events per second: the demo's rate= (default
 #                          1000; 0 is flat out)
+#   rig.guests=1|2         domains traced at once in the first run (default 1;
+#                          2: pvhdemo1 and pvhdemo3, same rate and duration)
 #   rig.ctl=0|1            drive the first run with `unitrace ctl` (default 1;
 #                          0 leaves its ring in discard mode, for the bench)
 #   rig.crash_after=S      seconds before the second run crashes (default 2)
@@ -39,13 +41,14 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 timing() { t=$(since "$2"); echo "$1 $t" >> /results/timings; log "timing $1 $t s"; }
 note() { echo "$*" >> /results/notes; log "$*"; }
 
-MODE=full TRACE=6 RATE=1000 CTL=1 CRASH_AFTER=2 CRASH_KIND=null DUMPCORE=0 DUMPLIMIT=400 SHELL=0
+MODE=full TRACE=10 RATE=1000 GUESTS=1 CTL=1 CRASH_AFTER=2 CRASH_KIND=null DUMPCORE=0 DUMPLIMIT=400 SHELL=0
 for a in $(cat /proc/cmdline); do
 	case $a in
 	rig.mode=*) MODE=${a#*=} ;;
 	rig.trace=*) TRACE=${a#*=} ;;
 	rig.rate=*) RATE=${a#*=} ;;
 	rig.ctl=*) CTL=${a#*=} ;;
+	rig.guests=*) GUESTS=${a#*=} ;;
 	rig.crash_after=*) CRASH_AFTER=${a#*=} ;;
 	rig.crash=*) CRASH_KIND=${a#*=} ;;
 	rig.dumpcore=*) DUMPCORE=${a#*=} ;;
@@ -179,6 +182,11 @@ T=$(now)
 xl create /etc/xen/pvh-demo.cfg 'name="pvhdemo1"' "cmdline=\"duration=$TRACE rate=$RATE\"" \
 	> /results/xl-create-1.txt 2>&1 || note "xl create (run 1) failed: $(tail -2 /results/xl-create-1.txt)"
 timing guest-create "$T"
+# a second domain traced at the same time: the collector serves both at once
+if [ "$GUESTS" = 2 ]; then
+	xl create /etc/xen/pvh-demo.cfg 'name="pvhdemo3"' "cmdline=\"duration=$TRACE rate=$RATE\"" \
+		> /results/xl-create-3.txt 2>&1 || note "xl create (run 1, pvhdemo3) failed: $(tail -2 /results/xl-create-3.txt)"
+fi
 wait_console pvhdemo1 . 30 && timing guest-first-output "$T" || note "run 1: no console output"
 wait_console pvhdemo1 'pvh-demo: tracing' 30 && timing guest-tracing "$T"
 
@@ -195,13 +203,17 @@ elif ! unitrace ctl --help 2>&1 | grep -q -- --xen; then
 else
 	sleep 1
 	T2=$(now)
-	unitrace ctl --xen > /results/ctl-list.txt 2>&1
-	unitrace ctl --xen pvhdemo1 disable cache_miss > /results/ctl-disable.txt 2>&1
+	xenstore-ls -f /local/domain > /results/xenstore-run1.txt 2>&1
+	# the emulated machine is slow, twice so with two guests: generous
+	# deadlines, and each command's own time in ctl-times.txt
+	ctl() { local t=$(now); unitrace ctl -t 15000 "$@"; local rc=$?; echo "$* $(since "$t")" >> /results/ctl-times.txt; return $rc; }
+	ctl --xen > /results/ctl-list.txt 2>&1
+	ctl --xen pvhdemo1 disable cache_miss > /results/ctl-disable.txt 2>&1
 	echo "rc=$?" >> /results/ctl-disable.txt
-	unitrace ctl --xen pvhdemo1 show > /results/ctl-show-disabled.txt 2>&1
-	unitrace ctl --xen pvhdemo1 enable cache_miss >> /results/ctl-disable.txt 2>&1
+	ctl --xen pvhdemo1 show > /results/ctl-show-disabled.txt 2>&1
+	ctl --xen pvhdemo1 enable cache_miss >> /results/ctl-disable.txt 2>&1
 	echo "rc=$?" >> /results/ctl-disable.txt
-	unitrace ctl --xen pvhdemo1 mode overwrite > /results/ctl.txt 2>&1
+	ctl --xen pvhdemo1 mode overwrite > /results/ctl.txt 2>&1
 	echo "rc=$?" >> /results/ctl.txt
 	timing ctl "$T2"
 	unitrace ctl --xen pvhdemo1 show > /results/ctl-show.txt 2>&1
@@ -212,13 +224,22 @@ run1_over() { console_has pvhdemo1 'pvh-demo: emitted [0-9]+ dropped [0-9]+' || 
 wait_for $((TRACE + 60)) run1_over || note "run 1: still running after $((TRACE + 60)) s"
 console_has pvhdemo1 'pvh-demo: emitted [0-9]+ dropped [0-9]+' ||
 	note "run 1: no 'emitted' line; domain state '$(domstate pvhdemo1)' (see xl-dmesg.txt)"
+if [ "$GUESTS" = 2 ]; then
+	run3_over() { console_has pvhdemo3 'pvh-demo: emitted [0-9]+ dropped [0-9]+' || dom_stopped pvhdemo3; }
+	wait_for 60 run3_over || note "run 1: pvhdemo3 still running"
+fi
 timing trace-run "$T"
 wait_for 30 dom_gone pvhdemo1 || { note "run 1: domain still there: $(domstate pvhdemo1)"; xl destroy pvhdemo1; }
+if [ "$GUESTS" = 2 ]; then
+	wait_for 30 dom_gone pvhdemo3 || { note "run 1: pvhdemo3 still there: $(domstate pvhdemo3)"; xl destroy pvhdemo3; }
+fi
 timing guest-run-1-total "$T"
 # let the collector drain the rings and mark the guest gone
 if collector_alive; then
 	wait_for 30 db_is "SELECT count(*) FROM guests WHERE name LIKE '%pvhdemo1%' AND status <> 'running'" 1 ||
 		note "run 1: guest still 'running' in the database"
+	[ "$GUESTS" = 2 ] && { wait_for 30 db_is "SELECT count(*) FROM guests WHERE name = 'pvhdemo3' AND status <> 'running'" 1 ||
+		note "run 1: pvhdemo3 still 'running' in the database"; }
 else
 	note "collector not running: $(tail -2 /results/collector.err)"
 fi
