@@ -48,6 +48,7 @@ struct cguest {
 	int64_t id;
 	int64_t lane[UT_MAX_RINGS];
 	uint64_t events, lost;
+	uint64_t events_stored, lost_stored; /* as of the last commit */
 	char status[16];
 	/* Xen transport only (xd NULL for a hosted guest): */
 	ut_xen_dom_t *xd;
@@ -561,12 +562,22 @@ static long cycle(struct engine *e)
 		}
 	}
 	if (ut_store_commit(e->st))
-		return -1;
-	for (struct cguest *g = e->guests; g; g = g->next)
+		goto undo; /* the store rolled back */
+	for (struct cguest *g = e->guests; g; g = g->next) {
+		g->events_stored = g->events;
+		g->lost_stored = g->lost;
 		guest_after_commit(e, g);
+	}
 	return moved;
 fail:
 	ut_store_rollback(e->st);
+undo:
+	/* what the failed transaction held is not stored: count it out of
+	 * the summary */
+	for (struct cguest *g = e->guests; g; g = g->next) {
+		g->events = g->events_stored;
+		g->lost = g->lost_stored;
+	}
 	return -1;
 }
 
