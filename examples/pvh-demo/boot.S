@@ -235,8 +235,13 @@ mxcsr_init:
 pml4:	.skip 4096
 pdpt:	.skip 4096
 pd:	.skip 4 * 4096
+	.globl pt0
 pt0:	.skip 4096
-	.balign 16
+	/* Unmapped by xen.c (guard_init): running off the stack faults, and
+	 * the #DF handler runs on a stack of its own (IST 1). */
+	.globl stack_guard
+stack_guard:
+	.skip 4096
 boot_stack:
 	.skip BOOT_STACK_SIZE
 	.globl boot_stack_top

@@ -9,7 +9,7 @@
  * Command line (xl cmdline=), space-separated:
  *   duration=SECONDS  how long to serve (default 2)
  *   rate=N            requests per second (default 1000; 0: flat out)
- *   crash=KIND        null | ud | div | panic: crash a few calls deep
+ *   crash=KIND        null | ud | div | panic | stack: crash a few calls deep
  *                     (handle_login > lookup_session > parse_cookie)
  *   after=SECONDS     when to crash (default 0.3)
  *   seed=N            pseudo-random seed (default 1)
@@ -138,12 +138,13 @@ static void parse_cmdline(char *c)
 			opt.overwrite = !strcmp(val, "overwrite");
 		} else if (!strcmp(tok, "crash")) {
 			if (!strcmp(val, "null") || !strcmp(val, "ud") ||
-			    !strcmp(val, "div") || !strcmp(val, "panic")) {
+			    !strcmp(val, "div") || !strcmp(val, "panic") ||
+			    !strcmp(val, "stack")) {
 				size_t n = strlen(val);
 				memcpy(crash_kind, val, n + 1);
 				opt.crash = crash_kind;
 			} else {
-				say("pvh-demo: crash= expects null, ud, div or panic, not ", val);
+				say("pvh-demo: crash= expects null, ud, div, panic or stack, not ", val);
 			}
 		} else {
 			say("pvh-demo: unknown option ", tok);
@@ -321,8 +322,21 @@ static volatile int divisor;           /* 0 */
 static volatile int dividend = 100;
 static volatile int crash_sink;
 
+/* Unbounded in practice: the boot stack (64 KiB) ends long before. */
+__attribute__((noinline)) static int decode_nested(const char *p, uint32_t depth)
+{
+	volatile char frame[256];
+
+	frame[0] = p[0];
+	if (depth > 0x7fffffff)
+		return frame[0];
+	return decode_nested(p, depth + 1) + frame[depth & 255];
+}
+
 __attribute__((noinline)) static int parse_cookie(const char *kind)
 {
+	if (!strcmp(kind, "stack"))
+		return decode_nested(kind, 0);
 	if (!strcmp(kind, "null"))
 		return *bad_ptr = 42;
 	if (!strcmp(kind, "ud"))

@@ -413,6 +413,67 @@ _Static_assert(sizeof(struct idt_gate) == 16, "idt gate");
 
 static struct idt_gate idt[32] __attribute__((aligned(16)));
 
+/* A 64-bit TSS, only for IST 1: the double-fault handler's own stack, so
+ * that a stack overflow (a #PF that cannot push its frame) is reported
+ * instead of ending in a triple fault. */
+struct __attribute__((packed)) tss64 {
+	uint32_t rsv0;
+	uint64_t rsp[3];
+	uint64_t rsv1;
+	uint64_t ist[7];
+	uint64_t rsv2;
+	uint16_t rsv3;
+	uint16_t iomap;
+};
+_Static_assert(sizeof(struct tss64) == 104, "tss");
+
+static struct tss64 tss __attribute__((aligned(16)));
+static uint8_t df_stack[16384] __attribute__((aligned(16)));
+static uint64_t gdt64[6] __attribute__((aligned(16)));
+
+extern uint64_t pt0[512];   /* boot.S: the 4 KiB pages of the first 2 MiB */
+extern char stack_guard[];  /* boot.S: the page below the boot stack */
+
+/* The boot GDT again (same selectors), plus the TSS at 0x20. */
+static void tss_init(void)
+{
+	uint64_t base = (uint64_t)(uintptr_t)&tss, limit = sizeof(tss) - 1;
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} ptr = {sizeof(gdt64) - 1, (uint64_t)(uintptr_t)gdt64};
+
+	tss.ist[0] = (uint64_t)(uintptr_t)(df_stack + sizeof(df_stack));
+	tss.iomap = sizeof(tss);
+	gdt64[0] = 0;
+	gdt64[1] = 0x00af9b000000ffffull; /* 0x08: 64-bit code */
+	gdt64[2] = 0x00cf93000000ffffull; /* 0x10: flat data */
+	gdt64[3] = 0x00cf9b000000ffffull; /* 0x18: 32-bit code */
+	gdt64[4] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
+		   (0x89ull << 40) | /* present, 64-bit TSS (available) */
+		   (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+	gdt64[5] = base >> 32;
+	__asm__ __volatile__("lgdt %0" ::"m"(ptr) : "memory");
+	__asm__ __volatile__("ltr %w0" ::"r"((uint16_t)0x20) : "memory");
+}
+
+/* Unmap the page below the boot stack (it lies in the first 2 MiB, which
+ * boot.S maps with 4 KiB pages). */
+static void guard_init(void)
+{
+	uintptr_t g = (uintptr_t)stack_guard;
+
+	if (g >> 21)
+		return;
+	pt0[(g >> 12) & 511] = 0;
+	__asm__ __volatile__("invlpg (%0)" ::"r"(g) : "memory");
+}
+
+static bool in_guard(uint64_t a)
+{
+	return a >= (uintptr_t)stack_guard && a < (uintptr_t)stack_guard + 4096;
+}
+
 static void idt_init(void)
 {
 	struct __attribute__((packed)) {
@@ -424,12 +485,14 @@ static void idt_init(void)
 		uint64_t a = trap_stubs[v];
 		idt[v].off_lo = (uint16_t)a;
 		idt[v].sel = 0x08;
-		idt[v].ist = 0;
+		idt[v].ist = v == 8 ? 1 : 0; /* #DF on its own stack */
 		idt[v].type = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
 		idt[v].off_mid = (uint16_t)(a >> 16);
 		idt[v].off_hi = (uint32_t)(a >> 32);
 		idt[v].zero = 0;
 	}
+	tss_init();
+	guard_init();
 	__asm__ __volatile__("lidt %0" ::"m"(ptr));
 }
 
@@ -467,7 +530,7 @@ void trap_entry(struct trap_frame *f)
 
 	if (in_trap++)
 		platform_crash(); /* a fault in the fault path: just stop */
-	if (f->vector == 14)
+	if (f->vector == 14 || f->vector == 8) /* #DF: from the #PF it ends */
 		__asm__ __volatile__("mov %%cr2, %0" : "=r"(cr2));
 
 	regs[UT_X86_R15] = f->r15;
@@ -497,9 +560,11 @@ void trap_entry(struct trap_frame *f)
 	regs[UT_X86_ES] = seg;
 
 	sb_init(&b, reason, sizeof(reason));
+	if ((f->vector == 8 || f->vector == 14) && in_guard(cr2))
+		sb_str(&b, "stack overflow: ");
 	sb_str(&b, "CPU exception ");
 	sb_str(&b, trap_names[f->vector & 31]);
-	if (f->vector == 14) {
+	if (f->vector == 14 || (f->vector == 8 && cr2)) {
 		sb_str(&b, " at ");
 		sb_hex(&b, cr2);
 	}
