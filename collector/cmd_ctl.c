@@ -552,7 +552,7 @@ static int ctl_run(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:r:t:x", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:r:t:x", lo, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case 'd': dir_opt = optarg; break;
@@ -579,46 +579,10 @@ static int ctl_run(int argc, char **argv)
 			return 2;
 		}
 	}
-	/* options may also follow the action (mode overwrite --ring 1) */
-	int nargs = 0;
-	char *args[64];
-	while (optind < argc) {
-		if (argv[optind][0] == '-' && argv[optind][1]) {
-			c = getopt_long(argc, argv, "+d:r:t:x", lo, NULL);
-			if (c == -1)
-				continue;
-			char *end;
-			if (c == 'r') {
-				ring = strtol(optarg, &end, 10);
-				if (*end || ring < 0 || ring >= (long)UT_MAX_RINGS) {
-					ut_error("ctl", "--ring wants 0..%u, got '%s'",
-						 UT_MAX_RINGS - 1, optarg);
-					return 2;
-				}
-			} else if (c == 't') {
-				timeout = strtol(optarg, &end, 10);
-				if (*end || timeout < 1 || timeout > 600000) {
-					ut_error("ctl", "--timeout wants 1..600000 ms, "
-						 "got '%s'", optarg);
-					return 2;
-				}
-			} else if (c == 'x') {
-				use_xen = true;
-			} else if (c == 'd') {
-				dir_opt = optarg;
-			} else {
-				ut_error("ctl", "unknown or incomplete option '%s'; see "
-					 "'unitrace ctl --help'", argv[optind - 1]);
-				return 2;
-			}
-			continue;
-		}
-		if (nargs == (int)(sizeof(args) / sizeof(args[0]))) {
-			ut_error("ctl", "too many arguments");
-			return 2;
-		}
-		args[nargs++] = argv[optind++];
-	}
+	/* getopt permutes: options may also follow the action (mode
+	 * overwrite --ring 1); the operands are left at the end */
+	char **args = argv + optind;
+	int nargs = argc - optind;
 	if (dir_opt)
 		snprintf(dir, sizeof(dir), "%s", dir_opt);
 	else
