@@ -409,6 +409,23 @@ static bool known(struct engine *e, const char *name)
 /* --xen: add domains that publish a ready area; forget finished guests
  * whose domain no longer does (destroyed).  A crashed domain that is kept
  * still publishes: it is not attached again. */
+/* A new guest for rendezvous entry (entry), first in the list; its label
+ * and path are the caller's to fill.  NULL when out of memory. */
+static struct cguest *guest_new(struct engine *e, const char *entry)
+{
+	struct cguest *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	g->e = e;
+	g->t.fd = -1;
+	snprintf(g->entry, sizeof(g->entry), "%s", entry);
+	g->first_seen_ms = now_ms();
+	g->next = e->guests;
+	e->guests = g;
+	return g;
+}
+
 static void rescan_xen(struct engine *e)
 {
 	uint32_t doms[512];
@@ -421,18 +438,12 @@ static void rescan_xen(struct engine *e)
 		snprintf(entry, sizeof(entry), "dom%u", doms[i]);
 		if (known(e, entry))
 			continue;
-		struct cguest *g = calloc(1, sizeof(*g));
+		struct cguest *g = guest_new(e, entry);
 		if (!g)
 			break;
-		g->e = e;
-		g->t.fd = -1;
 		g->domid = doms[i];
-		snprintf(g->entry, sizeof(g->entry), "%s", entry);
 		snprintf(g->label, sizeof(g->label), "domain %u", doms[i]);
 		snprintf(g->path, sizeof(g->path), UT_XEN_BASE, doms[i]);
-		g->first_seen_ms = now_ms();
-		g->next = e->guests;
-		e->guests = g;
 	}
 	for (struct cguest **pp = &e->guests; *pp;) {
 		struct cguest *g = *pp;
@@ -463,20 +474,14 @@ static void rescan(struct engine *e)
 	while ((de = readdir(d))) {
 		if (!is_entry(de->d_name) || known(e, de->d_name))
 			continue;
-		struct cguest *g = calloc(1, sizeof(*g));
+		struct cguest *g = guest_new(e, de->d_name);
 		if (!g)
 			break;
-		g->e = e;
-		g->t.fd = -1;
-		snprintf(g->entry, sizeof(g->entry), "%s", de->d_name);
 		for (size_t i = 0; i <= strlen(g->entry); i++) {
 			char c = g->entry[i];
 			g->label[i] = (c == 0 || (c >= 0x20 && c < 0x7f)) ? c : '?';
 		}
 		snprintf(g->path, sizeof(g->path), "%s/%s", e->dir, de->d_name);
-		g->first_seen_ms = now_ms();
-		g->next = e->guests;
-		e->guests = g;
 	}
 	closedir(d);
 
