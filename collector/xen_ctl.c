@@ -53,31 +53,18 @@ static int closed(xen_chan_t *x)
 	return -1;
 }
 
-static int xen_send(ut_ctl_chan_t *c, const void *buf, size_t n, int64_t deadline)
+/* Move exactly (n) bytes out (send) or in, waiting on the channel. */
+static int xen_io(ut_ctl_chan_t *c, void *buf, size_t n, int64_t deadline,
+		  bool out)
 {
 	xen_chan_t *x = (xen_chan_t *)c;
 	size_t off = 0;
 
 	while (off < n) {
-		if (!libxenvchan_is_open(x->v))
+		if (out && !libxenvchan_is_open(x->v))
 			return closed(x);
-		int w = libxenvchan_write(x->v, (const char *)buf + off, n - off);
-		if (w < 0)
-			return closed(x);
-		off += (size_t)w;
-		if (off < n && chan_wait(x, deadline))
-			return -1;
-	}
-	return 0;
-}
-
-static int xen_recv(ut_ctl_chan_t *c, void *buf, size_t n, int64_t deadline)
-{
-	xen_chan_t *x = (xen_chan_t *)c;
-	size_t off = 0;
-
-	while (off < n) {
-		int r = libxenvchan_read(x->v, (char *)buf + off, n - off);
+		int r = out ? libxenvchan_write(x->v, (char *)buf + off, n - off)
+			    : libxenvchan_read(x->v, (char *)buf + off, n - off);
 		if (r < 0)
 			return closed(x);
 		off += (size_t)r;
@@ -85,6 +72,16 @@ static int xen_recv(ut_ctl_chan_t *c, void *buf, size_t n, int64_t deadline)
 			return -1;
 	}
 	return 0;
+}
+
+static int xen_send(ut_ctl_chan_t *c, const void *buf, size_t n, int64_t deadline)
+{
+	return xen_io(c, (void *)buf, n, deadline, true);
+}
+
+static int xen_recv(ut_ctl_chan_t *c, void *buf, size_t n, int64_t deadline)
+{
+	return xen_io(c, buf, n, deadline, false);
 }
 
 static void xen_close(ut_ctl_chan_t *c)
