@@ -686,7 +686,7 @@ static int loop(vw_app_t *a)
 		int k = tui_getkey(a->follow	       ? 500
 				   : a->spans_pending ? 200
 						      : -1,
-				   &ms);
+				   a->spans_pending, &ms);
 		if (view_signal)
 			return 130;
 		if (k == TK_TIMEOUT) {

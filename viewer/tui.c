@@ -3,17 +3,23 @@
  * keys and mouse, colours on 8- and 256-colour terminals with a
  * monochrome fallback, and a small cell-drawing API for the views.
  */
+#include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <wchar.h>
 
 #include <curses.h>
 
 #include "viewer.h"
+
+/* UNITRACE_VIEW_STATUS (tui_status_write) and the keys read so far */
+static const char *tui_status_path;
+static unsigned long tui_nkeys;
 
 static bool tui_on, tui_is_utf8, tui_color;
 static attr_t tui_attr[VS__COUNT];
@@ -152,6 +158,9 @@ int tui_init(const tui_opts_t *o, char *err, size_t errlen)
 		}
 		set_term(tui_screen);
 	}
+	tui_status_path = getenv("UNITRACE_VIEW_STATUS");
+	if (tui_status_path && !*tui_status_path)
+		tui_status_path = NULL;
 	tui_on = true;
 	cbreak();
 	noecho();
@@ -311,10 +320,50 @@ void tui_restyle(int y, int x, int n, int style)
 			NULL);
 }
 
-int tui_getkey(int timeout_ms, vw_mouse_t *ms)
+/* UNITRACE_VIEW_STATUS=FILE: for scripts that drive the viewer (the
+ * tests): whenever the viewer has read every key sent so far, drawn the
+ * result and has no background work pending for the screen, FILE holds
+ * "keys N" (N keys read since start).  A script that sent N keys waits for
+ * that line instead of sleeping. */
+
+static void tui_status_write(void)
 {
-	timeout(timeout_ms);
+	char tmp[4096], line[64];
+
+	if (!tui_status_path ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", tui_status_path) >=
+		    (int)sizeof(tmp))
+		return;
+	int n = snprintf(line, sizeof(line), "keys %lu\n", tui_nkeys);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	bool ok = write(fd, line, (size_t)n) == n;
+	close(fd);
+	if (!ok || rename(tmp, tui_status_path))
+		unlink(tmp);
+}
+
+/* getch with (timeout_ms); before waiting on an empty input, report the
+ * viewer idle unless (busy). */
+static int tui_getch(int timeout_ms, bool busy)
+{
+	timeout(0);
 	int c = getch();
+	if (c == ERR && timeout_ms != 0) {
+		if (!busy)
+			tui_status_write();
+		timeout(timeout_ms);
+		c = getch();
+	}
+	if (c != ERR && c != KEY_RESIZE && c != KEY_MOUSE)
+		tui_nkeys++;
+	return c;
+}
+
+int tui_getkey(int timeout_ms, bool busy, vw_mouse_t *ms)
+{
+	int c = tui_getch(timeout_ms, busy);
 	switch (c) {
 	case ERR:
 		return TK_TIMEOUT;
@@ -373,8 +422,7 @@ int tui_prompt(const char *prompt, char *buf, size_t len)
 		w += tui_put(y, w, buf, -1, VS_NORMAL);
 		move(y, w < COLS ? w : COLS - 1);
 		refresh();
-		timeout(-1);
-		int c = getch();
+		int c = tui_getch(-1, false);
 		if (c == 27) {
 			curs_set(0);
 			return -1;

@@ -284,8 +284,10 @@ void tui_fill(int y, int x, int n, const char *g, int style);
 void tui_restyle(int y, int x, int n, int style);
 void tui_refresh(void);
 /* Wait for a key at most (timeout_ms) (-1: forever).  Returns a character,
- * a TK_* code, or TK_TIMEOUT.  Mouse events fill (ms). */
-int tui_getkey(int timeout_ms, vw_mouse_t *ms);
+ * a TK_* code, or TK_TIMEOUT.  Mouse events fill (ms).  Unless (busy)
+ * (background work for the screen is pending), an empty input first
+ * reports the viewer idle to UNITRACE_VIEW_STATUS (tui.c). */
+int tui_getkey(int timeout_ms, bool busy, vw_mouse_t *ms);
 /* Read a line on the bottom row after (prompt), starting from (buf).
  * Returns 0 on Enter, -1 on Esc. */
 int tui_prompt(const char *prompt, char *buf, size_t len);

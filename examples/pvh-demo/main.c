@@ -15,8 +15,10 @@
  *   seed=N            pseudo-random seed (default 1)
  *   backend=DOMID     the collector's domain (default 0)
  *   mode=overwrite    flight-recorder rings (default discard)
- * At the end it prints "pvh-demo: emitted N dropped M" on the console and
- * powers off; a crash ends in SHUTDOWN_crash.
+ * It serves until the duration has passed or `xl shutdown` asks it to stop
+ * (control/shutdown in its xenstore directory, polled every 50 ms), then
+ * prints "pvh-demo: emitted N dropped M" on the console and powers off; a
+ * crash ends in SHUTDOWN_crash.
  */
 #include "pvh.h"
 #include "trace.h"
@@ -38,6 +40,7 @@ UT_INSTANT(crash_imminent, UT_STR(kind, 16), UT_U32(vcpu))
 /* ---- options ------------------------------------------------------------ */
 
 #define NS 1000000000ull
+#define SHUTDOWN_POLL_NS (NS / 20)
 
 static struct {
 	uint64_t duration_ns;
@@ -401,9 +404,25 @@ static void print_u64_line(const char *a, uint64_t x, const char *b,
 	console_puts(line);
 }
 
+/* The PV shutdown protocol: the toolstack (xl shutdown) writes
+ * "poweroff", "reboot" or "halt" to control/shutdown; the guest answers by
+ * clearing the key and shutting down.  This demo powers off for all three. */
+static bool shutdown_requested(void)
+{
+	char req[16];
+
+	int n = xg_xs_read("control/shutdown", req, sizeof(req));
+	if (n <= 0)
+		return false;
+	xg_xs_write("control/shutdown", "");
+	say("pvh-demo: shutdown requested: ", req);
+	return true;
+}
+
 static void serve(struct vcpu *v)
 {
 	uint64_t start = now_ns(), end = start + opt.duration_ns, t;
+	uint64_t next_check = start + SHUTDOWN_POLL_NS;
 	uint64_t batch = opt.rate >= 1000 ? opt.rate / 1000 : 1;
 
 	/* Without a clock, serve what the duration would have held. */
@@ -430,6 +449,11 @@ static void serve(struct vcpu *v)
 			handle_login(v);
 		if (t >= end)
 			break;
+		if (t >= next_check) {
+			if (shutdown_requested())
+				break;
+			next_check = t + SHUTDOWN_POLL_NS;
+		}
 		if (opt.rate) {
 			uint64_t due = start + v->requests * NS / opt.rate;
 			if (due > end)

@@ -26,6 +26,11 @@ is() { # got want description
 	else echo "not ok $n - $3"; echo "#   got '$1', want '$2'"; fi
 }
 q() { sqlite3 -batch -noheader "$1" "$2"; }
+# Until (command...) succeeds; the bound only keeps a broken run from
+# hanging the suite.  The tests wait for states, never for durations.
+until_ok() { local i; for ((i = 0; i < 1200; i++)); do "$@" && return 0; sleep 0.05; done; return 1; }
+# db_is DB SQL WANT: the query answers WANT (the collector commits as it goes)
+db_is() { [ "$(q "$1" "$2" 2>/dev/null)" = "$3" ]; }
 stat_of() { sed -n 's/^demo-guest: emitted \([0-9]*\) dropped \([0-9]*\)$/\1 \2/p' "$1"; }
 
 for bin in "$UT" "$DEMO" "$EVIL"; do
@@ -67,30 +72,31 @@ db=$T/multi.db
 dir=$T/rv
 $UT collect -q -o "$db" --dir "$dir" --poll-ms 2 2>"$T/c.err" &
 COLL=$!
-sleep 0.3
 pids=()
 for i in 1 2 3; do
-	UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=5000 UNITRACE_NAME=svc$i \
+	UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=svc$i \
 		$DEMO --threads 2 --duration 1 --rate 20000 --seed $i \
 		>"$T/m$i.out" 2>/dev/null &
 	pids+=($!)
 done
 for how in record head schema seq; do
-	UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=5000 UNITRACE_NAME=evil-$how \
+	UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=evil-$how \
 		$EVIL $how >/dev/null 2>&1 &
 	pids+=($!)
 done
 # a guest killed mid-run
-UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=5000 UNITRACE_NAME=victim \
-	$DEMO --threads 1 --duration 10 --rate 5000 >/dev/null 2>&1 &
+UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=victim \
+	$DEMO --threads 1 --duration 600 --rate 5000 >/dev/null 2>&1 &
 victim=$!
 # a file that is not a guest at all
 ln -s /etc/passwd "$dir/impostor.1.ut"
-sleep 0.5
+# killed once it is attached and has events stored
+until_ok db_is "$db" "SELECT count(*) > 0 FROM events e JOIN lanes l ON l.id=e.lane JOIN guests g ON g.id=l.guest_id WHERE g.name='victim'" 1
 kill -9 $victim
 wait $victim 2>/dev/null
 for p in "${pids[@]}"; do wait "$p"; done
-sleep 0.5
+# every guest's end seen by the collector, then SIGINT
+until_ok db_is "$db" "SELECT count(*) FROM guests WHERE status = 'running'" 0
 kill -INT $COLL
 wait $COLL
 ok $? "collector exits 0 on SIGINT"
@@ -118,19 +124,22 @@ db=$T/restart.db
 dir=$T/rv2
 $UT collect -q -o "$db" --dir "$dir" --poll-ms 2 2>/dev/null &
 COLL=$!
-sleep 0.3
-UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=5000 UNITRACE_NAME=steady \
-	$DEMO --threads 2 --duration 2 --rate 10000 >"$T/r.out" 2>/dev/null &
+UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=steady \
+	$DEMO --threads 2 --duration 600 --rate 10000 >"$T/r.out" 2>/dev/null &
 g=$!
-sleep 0.7
+# killed mid-run: once it has stored some of the guest's events
+until_ok db_is "$db" "SELECT count(*) > 0 FROM events" 1
 kill -9 $COLL
 wait $COLL 2>/dev/null
-sleep 0.3
+before=$(q "$db" "SELECT count(*) FROM events")
 $UT collect -q -o "$db" --dir "$dir" --poll-ms 2 2>/dev/null &
 COLL=$!
-# The restarted collector finds the guest again through its rendezvous entry.
+# The restarted collector finds the guest again through its rendezvous
+# entry; once it stores events again, the guest is told to finish.
+until_ok db_is "$db" "SELECT count(*) > $before FROM events" 1
+kill -TERM $g
 wait $g
-sleep 0.5
+until_ok db_is "$db" "SELECT count(*) FROM guests WHERE status = 'running'" 0
 kill -INT $COLL
 wait $COLL
 COLL=

@@ -42,7 +42,7 @@ T=$(mktemp -d /tmp/ut-view.XXXXXX)
 TM=(tmux -L "ut-view-$$" -f /dev/null)
 cleanup() {
 	"${TM[@]}" kill-server >/dev/null 2>&1
-	[ -n "${RUNPID:-}" ] && kill "$RUNPID" 2>/dev/null
+	[ -n "${RUNPID:-}" ] && pkill -TERM -P "$RUNPID" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -53,19 +53,48 @@ W=160 H=45
 "${TM[@]}" new-session -d -s keep "sleep 100000"
 
 # Start the viewer on (db) in a fresh session "v"; its exit status goes to
-# $T/rc.  Extra arguments go to unitrace view.
+# $T/rc.  Extra arguments go to unitrace view.  The viewer reports in
+# $T/status "keys N" whenever it has read the N keys sent so far, drawn
+# them and has nothing pending for the screen (UNITRACE_VIEW_STATUS): the
+# script waits for that state, never for a duration.
 start() { # db [args...]
 	local db=$1
 	shift
-	rm -f "$T/rc"
+	rm -f "$T/rc" "$T/status"
+	NKEYS=0
 	"${TM[@]}" kill-session -t v >/dev/null 2>&1
 	"${TM[@]}" new-session -d -s v -x $W -y $H \
-		"env TERM=xterm-256color LANG=C.UTF-8 $UT view $* $db; echo \$? >$T/rc; sleep 60"
+		"env TERM=xterm-256color LANG=C.UTF-8 UNITRACE_VIEW_STATUS=$T/status $UT view $* $db; echo \$? >$T/rc; sleep 60"
 	"${TM[@]}" set-option -g escape-time 0 >/dev/null 2>&1
-	wait_for 'unitrace view' 5
+	settled
 }
 screen() { "${TM[@]}" capture-pane -p -t v; }
-keys() { "${TM[@]}" send-keys -t v "$@"; sleep 0.3; }
+# Until the viewer has read $NKEYS keys and is idle, or has exited.  The
+# bound only keeps a broken viewer from hanging the suite.
+settled() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(cat "$T/status" 2>/dev/null)" = "keys $NKEYS" ] && return 0
+		[ -s "$T/rc" ] && return 0
+		sleep 0.05
+	done
+	echo "# the viewer never settled after $NKEYS keys: $(cat "$T/status" 2>/dev/null)"
+	return 1
+}
+# Send keys (tmux key names or literal strings), then wait until the
+# viewer has read and drawn them.
+keys() {
+	local k
+	"${TM[@]}" send-keys -t v "$@"
+	for k in "$@"; do
+		case $k in
+		Enter | Escape | Tab | BTab | Up | Down | Left | Right | BSpace | \
+			Space | PPage | NPage | Home | End | F1) NKEYS=$((NKEYS + 1)) ;;
+		*) NKEYS=$((NKEYS + ${#k})) ;;
+		esac
+	done
+	settled
+}
 # Wait until the screen matches (ERE) or (seconds) pass.
 wait_for() { # regex seconds
 	local i
@@ -159,21 +188,28 @@ screen | grep -q 'window'
 ok $? "q closes the help" "$(screen)"
 
 # resize: the screen is redrawn for the new size, without leftovers
+# (a resize is no key: wait for the redrawn screen itself)
+resized_clean() {
+	s=$(screen)
+	bad=""
+	[ "$(printf '%s\n' "$s" | wc -l)" -eq 30 ] || bad="$bad rows"
+	printf '%s\n' "$s" | head -1 | grep -q '^ unitrace view' || bad="$bad header"
+	[ "$(printf '%s\n' "$s" | grep -c 'unitrace view')" -eq 1 ] || bad="$bad header-twice"
+	[ "$(printf '%s\n' "$s" | grep -c ' cursor ')" -eq 1 ] || bad="$bad info-line"
+	printf '%s\n' "$s" | tail -1 | grep -q 'help' || bad="$bad status-line"
+	[ "$(printf '%s\n' "$s" | grep -c 'vcpu 0')" -eq 1 ] || bad="$bad lane-label"
+	[ -z "$bad" ]
+}
 "${TM[@]}" resize-window -t v -x 100 -y 30
-sleep 0.5
-s=$(screen)
-bad=""
-[ "$(printf '%s\n' "$s" | wc -l)" -eq 30 ] || bad="$bad rows"
-printf '%s\n' "$s" | head -1 | grep -q '^ unitrace view' || bad="$bad header"
-[ "$(printf '%s\n' "$s" | grep -c 'unitrace view')" -eq 1 ] || bad="$bad header-twice"
-[ "$(printf '%s\n' "$s" | grep -c ' cursor ')" -eq 1 ] || bad="$bad info-line"
-printf '%s\n' "$s" | tail -1 | grep -q 'help' || bad="$bad status-line"
-[ "$(printf '%s\n' "$s" | grep -c 'vcpu 0')" -eq 1 ] || bad="$bad lane-label"
-[ -z "$bad" ]
+for ((i = 0; i < 600; i++)); do resized_clean && break; sleep 0.05; done
+resized_clean
 ok $? "resizing to 100x30 redraws cleanly" "wrong:$bad
 $s"
 "${TM[@]}" resize-window -t v -x $W -y $H
-sleep 0.3
+for ((i = 0; i < 600; i++)); do
+	[ "$(screen | wc -l)" -eq $H ] && screen | tail -1 | grep -q help && break
+	sleep 0.05
+done
 
 # fit and quit
 keys 0
@@ -213,18 +249,21 @@ sq "UPDATE events SET type = $STB, a0 = NULL, a1 = NULL, a2 = NULL
 inside=$(sq "SELECT count(*) FROM events WHERE lane = $SL AND ts > $sbts AND ts < $sets")
 [ "${inside:-0}" -gt 1000 ]
 ok $? "a 'session' span on vCPU 0 encloses $inside events"
-# a request begin of that lane in the middle of the session; go there
-read -r rq rqts < <(sq "SELECT e.id, e.ts FROM events e JOIN event_types t
+# a request of that lane in the middle of the session, long enough (3 us:
+# 27 columns at the zoom below) for its name to fit its bar (a shorter one,
+# followed at once by the next, is drawn "reques"); go to its begin
+rqts=$(sq "SELECT e.ts - e.dur FROM events e JOIN event_types t
 	ON t.id = e.type WHERE e.lane = $SL AND t.name = 'request' AND
-	t.kind = 'span_begin' AND e.ts > ($sbts + $sets) / 2 ORDER BY e.ts
-	LIMIT 1")
+	t.kind = 'span_end' AND e.dur >= 3000 AND
+	e.ts - e.dur > ($sbts + $sets) / 2 ORDER BY e.ts LIMIT 1")
 off=$((rqts - $(sq "SELECT min(ts_first) FROM event_blocks")))
 start "$SDB"
 keys g
 keys "$(printf '%d.%03dus' $((off / 1000)) $((off % 1000)))" Enter
 keys W W W W W # 8^5 times in: about 16 us on the screen
 # the first span row of the lane holds the session, the second the request
-# (nested in it); the span index is built in the background, so wait a bit
+# (nested in it); the viewer settles only once the span index has reached
+# the screen
 span_rows() { # lane label row: its first and second span rows
 	local s r
 	s=$(lanes)
@@ -232,10 +271,6 @@ span_rows() { # lane label row: its first and second span rows
 	[ -n "$r" ] && [ "$r" -gt 1 ] || return 1
 	printf '%s\n' "$s" | sed -n "$((r - 1))p;${r}p"
 }
-for ((i = 0; i < 50; i++)); do
-	span_rows | head -1 | grep -q session && break
-	sleep 0.1
-done
 rows=$(span_rows)
 printf '%s\n' "$rows" | head -1 | grep -q 'session' &&
 	printf '%s\n' "$rows" | sed -n 2p | grep -q 'request' &&
@@ -243,8 +278,6 @@ printf '%s\n' "$rows" | head -1 | grep -q 'session' &&
 ok $? "zoomed into the middle of a long span: its name is drawn on its lane, a request nested one row below" "$(screen)"
 keys .
 keys Enter
-wait_for 'Detail' 2
-wait_for 'parent: session' 3
 s=$(screen)
 printf '%s\n' "$s" | grep -qE 'request +\(span_begin\)' &&
 	printf '%s\n' "$s" | grep -qE 'parent: session, from .*duration'
@@ -346,22 +379,28 @@ wait_rc 15
 
 # ---- follow mode -----------------------------------------------------------------
 FDB=$T/follow.db
-"$UT" run -q -o "$FDB" -- "$DEMO" --threads 1 --duration 4 --rate 2000 \
+# the guest serves far longer than the check needs; it is stopped after
+"$UT" run -q -o "$FDB" -- "$DEMO" --threads 1 --duration 600 --rate 2000 \
 	>"$T/frun.out" 2>"$T/frun.err" &
 RUNPID=$!
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 1200; i++)); do
 	[ "$(sqlite3 -batch -noheader "$FDB" "SELECT count(*) FROM events" 2>/dev/null)" \
 		-gt 0 ] 2>/dev/null && break
-	sleep 0.1
+	sleep 0.05
 done
 start "$FDB" -f
-c1=$(screen | head -1 | sed -n 's/.* \([0-9][0-9]*\) events.*/\1/p')
-sleep 1.5
-c2=$(screen | head -1 | sed -n 's/.* \([0-9][0-9]*\) events.*/\1/p')
+hdr_events() { screen | head -1 | sed -n 's/.* \([0-9][0-9]*\) events.*/\1/p'; }
+c1=$(hdr_events)
+for ((i = 0; i < 1200; i++)); do
+	c2=$(hdr_events)
+	[ -n "$c1" ] && [ -n "$c2" ] && [ "$c2" -gt "$c1" ] && break
+	sleep 0.05
+done
 [ -n "$c1" ] && [ -n "$c2" ] && [ "$c2" -gt "$c1" ]
 ok $? "-f follows the events the collector writes ($c1 -> $c2)" "$(screen)"
 keys q
 wait_rc 15
+pkill -TERM -P "$RUNPID" # the guest: unitrace run then stores the rest and exits
 wait "$RUNPID" 2>/dev/null
 RUNPID=
 

@@ -177,9 +177,26 @@ sleep 1
 kill -0 $COLLECTOR 2>/dev/null || note "collector exited at once: $(tail -3 /results/collector.err)"
 timing collector-start "$T"
 
-# Run 1: trace for $TRACE seconds, then the demo powers off by itself.
+# Run 1: trace for $TRACE seconds, then the demo powers off by itself.  When
+# `unitrace ctl` drives the run, the demo serves until `xl shutdown` once the
+# ctl checks are done instead: however slow the emulated machine, the checks
+# never race the end of the guest's run.
+CTL_ON=0
+if [ "$CTL" != 1 ]; then
+	echo "ctl: skipped (rig.ctl=$CTL)" > /results/ctl.txt
+elif ! unitrace ctl --help > /dev/null 2>&1; then
+	echo "ctl: not built" > /results/ctl.txt
+	note "ctl: not built"
+elif ! unitrace ctl --help 2>&1 | grep -q -- --xen; then
+	echo "ctl: not built for Xen (hosted guests only)" > /results/ctl.txt
+	note "ctl: not built for Xen"
+else
+	CTL_ON=1
+fi
+RUN1_S=$TRACE
+[ "$CTL_ON" = 1 ] && RUN1_S=$((TRACE + 900))
 T=$(now)
-xl create /etc/xen/pvh-demo.cfg 'name="pvhdemo1"' "cmdline=\"duration=$TRACE rate=$RATE\"" \
+xl create /etc/xen/pvh-demo.cfg 'name="pvhdemo1"' "cmdline=\"duration=$RUN1_S rate=$RATE\"" \
 	> /results/xl-create-1.txt 2>&1 || note "xl create (run 1) failed: $(tail -2 /results/xl-create-1.txt)"
 timing guest-create "$T"
 # a second domain traced at the same time: the collector serves both at once
@@ -192,17 +209,11 @@ wait_console pvhdemo1 'pvh-demo: tracing' 30 && timing guest-tracing "$T"
 
 # Control the running guest over its vchan: list, disable and re-enable an
 # event type, switch its ring to overwrite mode.
-if [ "$CTL" != 1 ]; then
-	echo "ctl: skipped (rig.ctl=$CTL)" > /results/ctl.txt
-elif ! unitrace ctl --help > /dev/null 2>&1; then
-	echo "ctl: not built" > /results/ctl.txt
-	note "ctl: not built"
-elif ! unitrace ctl --help 2>&1 | grep -q -- --xen; then
-	echo "ctl: not built for Xen (hosted guests only)" > /results/ctl.txt
-	note "ctl: not built for Xen"
-else
-	sleep 1
+if [ "$CTL_ON" = 1 ]; then
 	T2=$(now)
+	# the guest's control vchan is published once it is listening
+	ctl_listed() { unitrace ctl --xen 2>/dev/null | grep -qE '^[0-9]+ pvhdemo1$'; }
+	wait_for 60 ctl_listed || note "run 1: no control vchan listed after 60 s"
 	xenstore-ls -f /local/domain > /results/xenstore-run1.txt 2>&1
 	# the emulated machine is slow, twice so with two guests: generous
 	# deadlines, and each command's own time in ctl-times.txt
@@ -217,11 +228,14 @@ else
 	echo "rc=$?" >> /results/ctl.txt
 	timing ctl "$T2"
 	unitrace ctl --xen pvhdemo1 show > /results/ctl-show.txt 2>&1
+	# done with the checks: end the run (the demo polls control/shutdown)
+	xl shutdown pvhdemo1 > /results/xl-shutdown-1.txt 2>&1 ||
+		note "xl shutdown pvhdemo1 failed: $(tail -2 /results/xl-shutdown-1.txt)"
 fi
 
 # over: the demo printed its totals, or the domain stopped (a fault) or went
 run1_over() { console_has pvhdemo1 'pvh-demo: emitted [0-9]+ dropped [0-9]+' || dom_stopped pvhdemo1; }
-wait_for $((TRACE + 60)) run1_over || note "run 1: still running after $((TRACE + 60)) s"
+wait_for $((TRACE + 60)) run1_over || note "run 1: still running $((TRACE + 60)) s after its end"
 console_has pvhdemo1 'pvh-demo: emitted [0-9]+ dropped [0-9]+' ||
 	note "run 1: no 'emitted' line; domain state '$(domstate pvhdemo1)' (see xl-dmesg.txt)"
 if [ "$GUESTS" = 2 ]; then
