@@ -1,10 +1,13 @@
 # unitrace: one Makefile for the whole tree.
 #
-#   make deps        install the Debian packages the project needs (root)
+#   make demo        install what is missing, build, trace the demo guest into
+#                    build/demo/trace.db, print a summary, open unitrace view
+#   make test        install what is missing, build, unit tests, then
+#                    end-to-end tests; ends "N passed, N failed"
+#   make check T=viewer   one test (a unit test name or an e2e script name)
+#   make deps        install the Debian packages that are missing (root)
 #   make             build everything into $(B)/
-#   make test        unit tests, then end-to-end tests; ends "N passed, N failed"
 #   make check-asan  the same tests built with ASan + UBSan (into build-asan/)
-#   make demo        trace the demo guest into build/demo/trace.db
 #   make bench       benchmarks (figures and ratios, never pass/fail)
 #   make bench-xen   Xen rig figures: grant-ring events/s, crash dump vs xl dump-core (~10 min)
 #   make install     PREFIX=/usr/local DESTDIR=
@@ -65,24 +68,38 @@ LIB_COLLECTOR := $(B)/libutcollector.a
 UNITRACE := $(B)/unitrace
 DEMO := $(B)/demo-guest
 
-# Keep intermediate objects (no "rm obj/..." after the test summary).
-.SECONDARY:
+# Every object is named here, so none is an "intermediate" file that make
+# would consider up to date while missing (no bare .SECONDARY).
+TEST_OBJ := $(call obj,$(wildcard tests/unit/test_*.c) $(wildcard tests/e2e/*.c) \
+	$(BENCH_SRC) tests/port_test.c collector/main.c examples/demo-guest/demo.c)
 
-.PHONY: pvh-demo test-xen all deps test unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
-	check-headers check-freestanding
-all: $(UNITRACE) $(LIB_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
-	$(E2E_PROGS) $(BENCHES) check-freestanding pvh-demo
+.PHONY: pvh-demo test-xen all deps test check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
+	check-headers check-freestanding FORCE
+all: $(UNITRACE) $(LIB_GUEST) $(LIB_XEN_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
+	$(E2E_PROGS) $(BENCHES) $(TEST_OBJ) check-freestanding pvh-demo
+
+# ---- the flags stamp -----------------------------------------------------
+# Everything built depends on $(STAMP), rewritten only when the compiler,
+# a flag or the configuration (HAVE_XEN, OPT, SAN...) changed: changing one
+# rebuilds what it affects.
+STAMP := $(B)/.flags
+STAMP_TEXT = $(CC) $(HOST_CFLAGS) | $(GUEST_CFLAGS) | $(PVH_CFLAGS) | \
+	$(CPPFLAGS_COMMON) | $(LDLIBS_HOST) | HAVE_XEN=$(HAVE_XEN)
+$(STAMP): FORCE
+	@mkdir -p $(B)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(strip $(STAMP_TEXT))' ]; then \
+		printf '%s\n' '$(strip $(STAMP_TEXT))' > $@; fi
 
 # ---- compilation ---------------------------------------------------------
-$(GUEST_CORE_OBJ): $(B)/obj/%.o: %.c
+$(GUEST_CORE_OBJ): $(B)/obj/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) $(CPPFLAGS_COMMON) -MMD -MP -c $< -o $@
 
-$(B)/obj/%.o: %.c
+$(B)/obj/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(CPPFLAGS_COMMON) -Icollector -Itests -MMD -MP -c $< -o $@
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/pvh -name '*.d' 2>/dev/null)
 
 # The Xen tools headers use anonymous unions: GNU C for the files that
 # include them.
@@ -100,23 +117,23 @@ $(LIB_COLLECTOR): $(COLLECTOR_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(UNITRACE): $(call obj,collector/main.c) $(VIEWER_OBJ) $(LIB_COLLECTOR)
-	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST) -lncursesw
+$(UNITRACE): $(call obj,collector/main.c) $(VIEWER_OBJ) $(LIB_COLLECTOR) $(STAMP)
+	$(CC) $(HOST_CFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_HOST) -lncursesw
 
 $(DEMO): $(call obj,examples/demo-guest/demo.c) $(LIB_GUEST)
 	$(CC) $(HOST_CFLAGS) $^ -o $@ -lpthread -lm
 
-$(B)/tests/%: $(call obj,tests/unit/%.c) $(LIB_COLLECTOR) $(LIB_TESTPORT)
+$(B)/tests/%: $(call obj,tests/unit/%.c) $(LIB_COLLECTOR) $(LIB_TESTPORT) $(STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST)
+	$(CC) $(HOST_CFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_HOST)
 
 $(B)/tests/e2e/%: $(call obj,tests/e2e/%.c) $(LIB_GUEST)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $^ -o $@ -lpthread
 
-$(B)/bench/%: $(call obj,bench/%.c) $(LIB_COLLECTOR) $(LIB_GUEST)
+$(B)/bench/%: $(call obj,bench/%.c) $(LIB_COLLECTOR) $(LIB_GUEST) $(STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $^ -o $@ $(LDLIBS_HOST)
+	$(CC) $(HOST_CFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_HOST)
 
 # The pkg-config file, for PREFIX (install writes it again for its PREFIX).
 PC_TEXT = 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: unitrace-guest\nDescription: unitrace guest tracer (hosted port)\nVersion: %s\nCflags: -I$${includedir} -I$${includedir}/unitrace\nLibs: -L$${libdir} -lunitrace-guest -lpthread\n'
@@ -124,9 +141,41 @@ $(B)/unitrace-guest.pc: Makefile
 	@mkdir -p $(B)
 	printf $(PC_TEXT) '$(PREFIX)' '$(VERSION)' > $@
 
-# The demo PVH unikernel (freestanding, its own boot and linker script).
-pvh-demo:
-	@B=$(B) CC=$(CC) examples/pvh-demo/build.sh
+# ---- the Xen guest library and the PVH demo unikernel --------------------
+# Freestanding kernel code: no libc, no red zone, no SSE, no PIC.
+PVH_CFLAGS := -std=c11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
+	-isystem $(shell $(CC) -print-file-name=include) -fno-pic -fno-pie \
+	-mno-red-zone -mcmodel=small -fno-stack-protector -fno-omit-frame-pointer \
+	-mgeneral-regs-only -fno-asynchronous-unwind-tables \
+	-fno-tree-loop-distribute-patterns -fcf-protection=none
+pvh = $(patsubst %,$(B)/pvh/%.o,$(basename $(1)))
+# libunitrace-xen.a: the tracer and its Xen port, for a unikernel's link
+# (the unikernel provides the xg_* platform hooks of tracer-guest/xen_guest.h)
+XEN_GUEST_SRC := tracer-guest/ut_trace.c tracer-guest/port_xen.c
+LIB_XEN_GUEST := $(B)/libunitrace-xen.a
+PVH_SRC := examples/pvh-demo/boot.S examples/pvh-demo/main.c \
+	examples/pvh-demo/xen.c examples/pvh-demo/xs_proto.c examples/pvh-demo/lib.c
+PVH_ELF := $(B)/pvh-demo/pvh-demo.elf
+
+$(B)/pvh/%.o: %.c $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(PVH_CFLAGS) $(CPPFLAGS_COMMON) -Iexamples/pvh-demo -MMD -MP -c $< -o $@
+$(B)/pvh/%.o: %.S $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(PVH_CFLAGS) $(CPPFLAGS_COMMON) -Iexamples/pvh-demo -MMD -MP -c $< -o $@
+
+$(LIB_XEN_GUEST): $(call pvh,$(XEN_GUEST_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(PVH_ELF): $(call pvh,$(PVH_SRC)) $(LIB_XEN_GUEST) examples/pvh-demo/pvh-demo.ld
+	@mkdir -p $(dir $@)
+	$(CC) -nostdlib -static -no-pie -Wl,--build-id=sha1 \
+		-Wl,-T,examples/pvh-demo/pvh-demo.ld -Wl,-z,max-page-size=4096 \
+		-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
+		$(call pvh,$(PVH_SRC)) $(LIB_XEN_GUEST) -o $@
+
+pvh-demo: $(PVH_ELF)
 
 # The guest core must compile without any libc header.
 check-freestanding: $(GUEST_CORE_OBJ)
@@ -138,8 +187,13 @@ check-headers:
 	done; echo "headers ok"
 
 # ---- tests ----------------------------------------------------------------
-test: all
+test: deps
+	@$(MAKE) --no-print-directory all
 	@B=$(B) SAN='$(SAN)' tests/run.sh
+
+# One test: a unit test (T=test_store or T=store) or an e2e script (T=viewer).
+check: all
+	@B=$(B) SAN='$(SAN)' tests/run.sh $(T)
 
 check-asan:
 	@UT_SKIP_XEN=1 $(MAKE) --no-print-directory B=build-asan SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' OPT='-O1 -g' test
@@ -172,7 +226,8 @@ test-xen: all
 	@B=$(B) XEN_RIG_MODE=full tests/e2e/xen.sh
 
 # ---- demo and bench -------------------------------------------------------
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@B=$(B) examples/demo-guest/run-demo.sh
 
 demo-crash: all
@@ -193,16 +248,27 @@ DEB_PACKAGES := build-essential pkg-config libsqlite3-dev sqlite3 \
 	libelf-dev libdw-dev libxen-dev liblttng-ust-dev lttng-tools \
 	python3 procps qemu-system-x86 busybox-static cpio
 
+# Installs only what is missing (so `make test` and `make demo` may run it
+# every time); needs root when something is missing.
 deps:
-	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEB_PACKAGES)
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | \
+		grep -q '^ii' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing the Debian packages that are missing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: run as root, or: apt-get install" $$missing >&2; exit 1; fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			--no-install-recommends $$missing; \
+	fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/include/unitrace $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(UNITRACE) $(DESTDIR)$(PREFIX)/bin/unitrace
-	install -m 644 $(LIB_GUEST) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(LIB_GUEST) $(LIB_XEN_GUEST) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/unitrace/trace.h formats/ut_abi.h formats/ut_ctl.h \
+		tracer-guest/xen_guest.h \
 		$(DESTDIR)$(PREFIX)/include/unitrace/
 	printf $(PC_TEXT) '$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unitrace-guest.pc
 	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/

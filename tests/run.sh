@@ -3,7 +3,13 @@
 # with one line "N passed, N failed[, N skipped]" counting TAP test points.
 # A test program that crashes or exits non-zero without reporting a failing
 # point counts as one failure.
+#
+#   tests/run.sh [NAME]   only the test NAME: a unit test (test_store or
+#                         store) or an end-to-end script (viewer or viewer.sh)
 set -u
+only=${1:-}
+only=${only%.sh}
+only=${only#test_}
 B=${B:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -34,14 +40,22 @@ run_one() { # name, command...
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 }
 
+selected() { [ -z "$only" ] || [ "$1" = "$only" ]; }
 for t in "$B"/tests/test_*; do
 	[ -x "$t" ] || continue
+	n=$(basename "$t")
+	selected "${n#test_}" || continue
 	run_one "$t" "$t"
 done
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
+	selected "$(basename "$t" .sh)" || continue
 	run_one "$t" bash "$t"
 done
+if [ -n "$only" ] && [ $((passed + failed + skipped)) -eq 0 ]; then
+	echo "not ok - no test named '$only' (unit tests: $B/tests/test_*, e2e: tests/e2e/*.sh)"
+	failed=1
+fi
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

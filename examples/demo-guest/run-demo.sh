@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: trace the demo guest into $B/demo/trace.db with `unitrace run`,
-# then show what was stored.  Run from anywhere; B (default build) is
+# show what was stored, then open it in `unitrace view` when run in a
+# terminal (UT_DEMO_NO_VIEW=1: do not).  Run from anywhere; B (default build) is
 # relative to the repository root.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,8 +53,9 @@ else
 fi
 
 echo
-if "$UNITRACE" view --help >/dev/null 2>&1; then
-	echo "browse it: $UNITRACE view $DB"
-else
-	echo "(the terminal viewer, 'unitrace view', is not built yet)"
+# In a terminal, open the timeline (q quits); elsewhere (CI, a pipe) say how.
+if [ -t 0 ] && [ -t 1 ] && [ -z "${UT_DEMO_NO_VIEW:-}" ]; then
+	echo "==> $UNITRACE view $DB   (? for keys, q to quit)"
+	exec "$UNITRACE" view "$DB"
 fi
+echo "browse it: $UNITRACE view $DB"
