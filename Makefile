@@ -34,7 +34,10 @@ VERSION := 0.1.0
 
 GUEST_CORE_SRC := tracer-guest/ut_trace.c
 GUEST_HOSTED_SRC := tracer-guest/port_hosted.c
-COLLECTOR_SRC := $(filter-out collector/main.c,$(wildcard collector/*.c))
+# collector/: one folder per layer (docs/architecture.md); its headers are
+# found by name from each folder.
+COLLECTOR_SRC := $(filter-out collector/cli/main.c,$(wildcard collector/*/*.c))
+COLLECTOR_INC := -Icollector -Icollector/transport -Icollector/crash
 VIEWER_SRC := $(wildcard viewer/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 E2E_PROGS := $(patsubst tests/e2e/%.c,$(B)/tests/e2e/%,$(wildcard tests/e2e/*.c))
@@ -48,9 +51,9 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 # fails at once with a clear message.  HAVE_XEN=n forces the stub.
 XEN_PKGS := xencontrol xenstore xengnttab xenevtchn xenforeignmemory xenvchan
 HAVE_XEN ?= $(shell pkg-config --exists $(XEN_PKGS) && echo y)
-XEN_SRC := collector/xen.c collector/xen_dump.c collector/xen_ctl.c
+XEN_SRC := collector/transport/xen.c collector/crash/xen_dump.c collector/transport/xen_ctl.c
 ifeq ($(HAVE_XEN),y)
-COLLECTOR_SRC := $(filter-out collector/xen_stub.c,$(COLLECTOR_SRC))
+COLLECTOR_SRC := $(filter-out collector/transport/xen_stub.c,$(COLLECTOR_SRC))
 HOST_CFLAGS += -DUT_HAVE_XEN
 LDLIBS_HOST += $(shell pkg-config --libs $(XEN_PKGS))
 else
@@ -71,7 +74,7 @@ DEMO := $(B)/demo-guest
 # Every object is named here, so none is an "intermediate" file that make
 # would consider up to date while missing (no bare .SECONDARY).
 TEST_OBJ := $(call obj,$(wildcard tests/unit/test_*.c) $(wildcard tests/e2e/*.c) \
-	$(BENCH_SRC) tests/port_test.c collector/main.c examples/demo-guest/demo.c)
+	$(BENCH_SRC) tests/port_test.c collector/cli/main.c examples/demo-guest/demo.c)
 
 .PHONY: pvh-demo test-xen all deps test check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
 	check-headers check-freestanding FORCE
@@ -97,7 +100,7 @@ $(GUEST_CORE_OBJ): $(B)/obj/%.o: %.c $(STAMP)
 
 $(B)/obj/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $(CPPFLAGS_COMMON) -Icollector -Itests -MMD -MP -c $< -o $@
+	$(CC) $(HOST_CFLAGS) $(CPPFLAGS_COMMON) $(COLLECTOR_INC) -Itests -MMD -MP -c $< -o $@
 
 -include $(shell find $(B)/obj $(B)/pvh -name '*.d' 2>/dev/null)
 
@@ -117,7 +120,7 @@ $(LIB_COLLECTOR): $(COLLECTOR_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(UNITRACE): $(call obj,collector/main.c) $(VIEWER_OBJ) $(LIB_COLLECTOR) $(STAMP)
+$(UNITRACE): $(call obj,collector/cli/main.c) $(VIEWER_OBJ) $(LIB_COLLECTOR) $(STAMP)
 	$(CC) $(HOST_CFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_HOST) -lncursesw
 
 $(DEMO): $(call obj,examples/demo-guest/demo.c) $(LIB_GUEST)
@@ -280,9 +283,9 @@ clean:
 FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all $(CPPFLAGS_COMMON) -Icollector -Itests
+	-fno-sanitize-recover=all $(CPPFLAGS_COMMON) $(COLLECTOR_INC) -Itests
 
-$(B)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c collector/reader.c collector/schema.c \
+$(B)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c collector/ingest/reader.c collector/ingest/schema.c \
 		tests/port_test.c tracer-guest/ut_trace.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@

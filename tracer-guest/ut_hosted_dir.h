@@ -1,6 +1,6 @@
 /*
  * The hosted transport's rendezvous directory, one rule for the guest
- * (port_hosted.c publishes there) and the collector (collector/hosted.c
+ * (port_hosted.c publishes there) and the collector (collector/transport/hosted.c
  * watches it): $UNITRACE_DIR, else /run/unitrace for root, else
  * $XDG_RUNTIME_DIR/unitrace, else /tmp/unitrace-UID.  Hosted code only
  * (libc).

@@ -37,8 +37,24 @@ case $? in
 *) echo "not ok 1 - xen rig: tests/xen/fetch.sh failed"; tail -5 "$B/xen-rig/fetch.log" | sed 's/^/#   /'
    echo "1..1"; exit 0 ;;
 esac
+# The emulated machine (Xen on QEMU TCG's nested paging) now and then hands
+# a dom0 process memory that is not its own: xl or ld.so crash, rings read
+# as garbage (tests/xen/README.md, Pitfalls).  A failed run whose dom0 notes
+# show a toolstack program crashing is run once more, saying so; a failure
+# without that signature, or a second one, stands.
+emulator_fault() {
+	grep -qE '^xl .*(failed|Segmentation|Aborted)|Segmentation fault|Aborted|corrupted (top|size)|Inconsistency detected by ld.so' \
+		"$B/xen-rig/results/notes" 2>/dev/null
+}
 tests/xen/run.sh "$MODE" > "$B/xen-rig/tap.out"
 rc=$?
+if [ $rc -ne 0 ] && emulator_fault; then
+	echo "# the first rig run failed with dom0 programs crashing (the emulator's"
+	echo "# memory fault, not a unitrace check); its results, then a second run:"
+	sed 's/^/#   first run: /' "$B/xen-rig/results/notes" "$B/xen-rig/tap.out"
+	tests/xen/run.sh "$MODE" > "$B/xen-rig/tap.out"
+	rc=$?
+fi
 grep -v '^1\.\.' "$B/xen-rig/tap.out"
 n=$(grep -cE '^(not )?ok ' "$B/xen-rig/tap.out")
 echo "1..$n"

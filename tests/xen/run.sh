@@ -95,7 +95,7 @@ stamp() {
 	done
 }
 t0=$EPOCHREALTIME
-timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=single -cpu max -smp 2 -m 2048 \
+timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
 	-machine pc -nographic -nodefaults -display none -no-reboot -serial stdio \
 	-drive "file=$R/xfer.img,format=raw,if=virtio" \
 	-kernel "$R/xen" -append "$XEN_CMDLINE" \

@@ -1,5 +1,5 @@
 /*
- * core.h: the ELF core writer and checker (collector/core.c).
+ * core.h: the ELF core writer and checker (collector/crash/core.c).
  *
  * Independent of the transport: memory comes through a ut_memsrc_t (the
  * hosted transport reads /proc/PID/mem of the stopped guest, the Xen one

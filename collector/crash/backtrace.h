@@ -1,6 +1,6 @@
 /*
- * backtrace.h: backtraces of a crashed guest.  collector/backtrace.c
- * (frame-pointer walk, text; no library) and collector/backtrace_dw.c
+ * backtrace.h: backtraces of a crashed guest.  collector/crash/backtrace.c
+ * (frame-pointer walk, text; no library) and collector/crash/backtrace_dw.c
  * (everything that needs libdw/libelf).
  *
  * Two unwinders, kept side by side:
