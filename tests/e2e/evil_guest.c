@@ -1,7 +1,8 @@
 /*
  * A hostile hosted guest for the end-to-end tests: it initialises the
- * tracer normally, emits some good events, waits for the collector to
- * attach, then scribbles on its own shared area in the way named by argv[1]:
+ * tracer normally, emits some good events, waits until the collector has
+ * stored them (its tail caught up), then scribbles on its own shared area
+ * in the way named by argv[1]:
  *
  *   record   a garbage record published past the good ones
  *   head     a head far beyond the ring
@@ -56,7 +57,6 @@ int main(int argc, char **argv)
 	ut_set_vcpu(0);
 	for (uint32_t i = 0; i < 1000; i++)
 		ut_good(i);
-	nap_ms(300);
 	h = find_area();
 	if (!h) {
 		fprintf(stderr, "evil_guest: shared area not found\n");
@@ -65,6 +65,12 @@ int main(int argc, char **argv)
 	rh = (struct ut_ring_hdr *)((char *)h + h->ring_hdr_off);
 	uint8_t *data = (uint8_t *)h + rh->data_off;
 	uint64_t head = rh->head, mask = rh->data_size - 1;
+	/* the good events are stored (the collector releases its tail only
+	 * after committing them) before the scribbling starts; the bound only
+	 * keeps a broken collector from hanging the test */
+	for (int i = 0; i < 120000 &&
+	     __atomic_load_n(&rh->tail, __ATOMIC_ACQUIRE) < head; i++)
+		nap_ms(1);
 
 	if (!strncmp(how, "crash-", 6)) {
 		uint64_t regs[UT_CRASH_NREGS] = {0};

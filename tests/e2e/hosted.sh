@@ -88,7 +88,9 @@ done
 UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=victim \
 	$DEMO --threads 1 --duration 600 --rate 5000 >/dev/null 2>&1 &
 victim=$!
-# a file that is not a guest at all
+# a file that is not a guest at all (once the collector has made the
+# rendezvous directory)
+until_ok test -d "$dir"
 ln -s /etc/passwd "$dir/impostor.1.ut"
 # killed once it is attached and has events stored
 until_ok db_is "$db" "SELECT count(*) > 0 FROM events e JOIN lanes l ON l.id=e.lane JOIN guests g ON g.id=l.guest_id WHERE g.name='victim'" 1
