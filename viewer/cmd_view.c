@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "collector.h"
+#include "cli.h"
+#include "tracedb.h"
 #include "viewer.h"
 
 /* The registered views (help lists their keys in this order). */

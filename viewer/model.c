@@ -13,7 +13,8 @@
 
 #include <sqlite3.h>
 
-#include "collector.h"
+#include "cli.h"
+#include "tracedb.h"
 #include "viewer.h"
 
 static const char *const kind_names[VK__COUNT] = {
@@ -456,17 +457,17 @@ static int prepare_all(vw_model_t *m)
 
 vw_model_t *model_open(const char *path)
 {
-	ut_store_t *st = ut_store_open_cmd("view", path);
-	if (!st)
+	ut_tracedb_t *tdb = ut_tracedb_open_cmd("view", path);
+	if (!tdb)
 		return NULL;
 	vw_model_t *m = calloc(1, sizeof(*m));
 	if (!m) {
 		fprintf(stderr, "unitrace view: out of memory\n");
-		ut_store_close(st);
+		ut_tracedb_close(tdb);
 		return NULL;
 	}
-	m->store = st;
-	m->db = ut_store_db(st);
+	m->tdb = tdb;
+	m->db = ut_tracedb_sqlite(tdb);
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	m->block_span = scalar(m,
 			       "SELECT value FROM meta WHERE key = "
@@ -506,7 +507,7 @@ void model_close(vw_model_t *m)
 	free(m->types);
 	free(m->type_ix);
 	free(m->crashes);
-	ut_store_close(m->store);
+	ut_tracedb_close(m->tdb);
 	free(m);
 }
 

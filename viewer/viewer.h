@@ -156,7 +156,7 @@ typedef struct vw_evvec {
 
 typedef struct vw_model {
 	struct sqlite3 *db;
-	void *store;      /* ut_store_t */
+	struct ut_tracedb *tdb; /* the open trace (tracedb.h) */
 	char path[1024];
 	vw_guest_t *guests;
 	int nguests;

@@ -21,8 +21,10 @@
 #include <sqlite3.h>
 
 #include "backtrace.h"
+#include "cli.h"
 #include "collector.h"
 #include "core.h"
+#include "tracedb.h"
 
 static const char crash_usage[] =
 	"usage: unitrace crash [-n N] DB [ID]\n"
@@ -1057,10 +1059,10 @@ static int crash_run(int argc, char **argv)
 		}
 		id = v;
 	}
-	ut_store_t *st = ut_store_open_cmd(CMD, path);
-	if (!st)
+	ut_tracedb_t *tdb = ut_tracedb_open_cmd(CMD, path);
+	if (!tdb)
 		return 1;
-	sqlite3 *db = ut_store_db(st);
+	sqlite3 *db = ut_tracedb_sqlite(tdb);
 	int rc, ext = has_crash_details(db);
 	if (ext < 0)
 		rc = -1;
@@ -1071,7 +1073,7 @@ static int crash_run(int argc, char **argv)
 	if (rc < 0)
 		ut_error(CMD, "reading %s: %s", path, sqlite3_errmsg(db));
 	fflush(stdout);
-	ut_store_close(st);
+	ut_tracedb_close(tdb);
 	return rc ? 1 : 0;
 }
 

@@ -7,7 +7,8 @@
 
 #include <sqlite3.h>
 
-#include "collector.h"
+#include "cli.h"
+#include "tracedb.h"
 
 static const char query_usage[] =
 	"usage: unitrace query [--csv | --json] [--] DB SQL\n"
@@ -287,10 +288,10 @@ static int query_run(int argc, char **argv)
 			 npos ? "no SQL given" : "no database given");
 		return 2;
 	}
-	ut_store_t *st = ut_store_open_cmd("query", pos[0]);
-	if (!st)
+	ut_tracedb_t *tdb = ut_tracedb_open_cmd("query", pos[0]);
+	if (!tdb)
 		return 1;
-	sqlite3 *db = ut_store_db(st);
+	sqlite3 *db = ut_tracedb_sqlite(tdb);
 	const char *sql = pos[1];
 	bool first_set = true;
 	int rc = 0;
@@ -314,7 +315,7 @@ static int query_run(int argc, char **argv)
 		ut_error("query", "out of memory");
 	else if (rc)
 		ut_error("query", "%s", sqlite3_errmsg(db));
-	ut_store_close(st);
+	ut_tracedb_close(tdb);
 	return rc ? 1 : 0;
 }
 
