@@ -103,7 +103,7 @@ HOST_INC = $(CPPFLAGS_COMMON) $(COLLECTOR_INC) -Itests
 # The viewer's wall: it sees the trace database API and the CLI header,
 # never collector.h (the compiler enforces it; touching collector
 # internals rebuilds no viewer object).
-$(VIEWER_OBJ): HOST_INC = -Iinclude/unitrace -Icollector/db -Icollector/cli
+$(VIEWER_OBJ): HOST_INC = -Iinclude/unitrace -Iformats -Icollector/db -Icollector/cli
 
 $(B)/obj/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)

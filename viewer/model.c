@@ -15,23 +15,28 @@
 
 #include "cli.h"
 #include "tracedb.h"
+#include "ut_abi.h"
 #include "viewer.h"
 
-static const char *const kind_names[VK__COUNT] = {
-	"instant", "span_begin", "span_end", "counter", "log",
-};
+_Static_assert((int)VK_INSTANT == UT_KIND_INSTANT &&
+		       (int)VK_SPAN_BEGIN == UT_KIND_SPAN_BEGIN &&
+		       (int)VK_SPAN_END == UT_KIND_SPAN_END &&
+		       (int)VK_COUNTER == UT_KIND_COUNTER &&
+		       (int)VK_LOG == UT_KIND_LOG &&
+		       (int)VK__COUNT == UT_KIND__COUNT,
+	       "enum vw_kind is enum ut_event_kind");
 
 const char *model_kind_name(int k)
 {
-	return k >= 0 && k < VK__COUNT ? kind_names[k] : "?";
+	const char *n = ut_kind_name(k);
+	return n ? n : "?";
 }
 
+/* An unknown kind is shown as an instant. */
 static int kind_of(const char *s)
 {
-	for (int k = 0; k < VK__COUNT; k++)
-		if (s && !strcmp(s, kind_names[k]))
-			return k;
-	return VK_INSTANT;
+	int k = ut_kind_parse(s);
+	return k >= 0 ? k : VK_INSTANT;
 }
 
 static void sqlerr(vw_model_t *m, const char *what)

@@ -74,7 +74,8 @@ typedef struct vw_mouse {
 
 /* ---- model: what the database holds ----------------------------------- */
 
-/* Event kinds, as in event_types.kind. */
+/* Event kinds, as in event_types.kind: the values of enum ut_event_kind
+ * (ut_abi.h; model.c checks), so ut_kind_name/ut_kind_parse apply. */
 enum vw_kind {
 	VK_INSTANT = 0,
 	VK_SPAN_BEGIN,

@@ -190,23 +190,22 @@ static void what_short(char *buf, size_t len, const char *kind, int sig)
 /* ---- output helpers ---------------------------------------------------- */
 
 /* Print (s) (n bytes, or up to NUL if n < 0) with control characters
- * escaped. */
+ * escaped (ut_text_escape). */
 static void put_clean(const char *s, int n)
 {
+	char buf[4 * 256 + 1];
+	size_t left = n < 0 ? (s ? strlen(s) : 0) : (size_t)n;
+
 	if (!s) {
 		fputs("-", stdout);
 		return;
 	}
-	for (int i = 0; n < 0 ? s[i] != 0 : i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c == '\t')
-			fputs("\\t", stdout);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\x%02x", c);
-		else
-			putchar(c);
+	while (left) {
+		size_t k = left < 256 ? left : 256;
+		ut_text_escape(buf, sizeof(buf), s, k);
+		fputs(buf, stdout);
+		s += k;
+		left -= k;
 	}
 }
 

@@ -58,8 +58,7 @@ static void csv_text(const unsigned char *v, int n)
 		if (ch == '"')
 			putchar('"');
 		/* no terminal escapes; keep line breaks and tabs */
-		if ((ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t') ||
-		    ch == 0x7f)
+		if (ut_text_is_ctl(ch) && ch != '\n' && ch != '\r' && ch != '\t')
 			ch = '?';
 		putchar(ch);
 	}
@@ -120,7 +119,7 @@ static void json_str(const unsigned char *v, int n)
 		if (ch == '"' || ch == '\\') {
 			printf("\\%c", ch);
 			i++;
-		} else if (ch < 0x20 || ch == 0x7f) {
+		} else if (ut_text_is_ctl(ch)) {
 			printf("\\u%04x", ch);
 			i++;
 		} else if ((k = utf8_seq(v + i, n - i)) > 0) {

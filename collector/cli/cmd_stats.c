@@ -72,9 +72,7 @@ static void copy_text(char *dst, size_t len, sqlite3_stmt *s, int col)
 	const char *v = (const char *)sqlite3_column_text(s, col);
 
 	snprintf(dst, len, "%s", v ? v : "");
-	for (char *c = dst; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	ut_text_clean(dst);
 }
 
 static int load_guests(struct stats *S, const char *name)
