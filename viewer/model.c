@@ -957,18 +957,7 @@ int model_rows(vw_model_t *m, const char *sql, int64_t p,
 
 bool model_has_table(vw_model_t *m, const char *name)
 {
-	sqlite3_stmt *s;
-	bool yes = false;
-
-	if (sqlite3_prepare_v2(m->db,
-			       "SELECT 1 FROM sqlite_master WHERE type IN "
-			       "('table', 'view') AND name = ?",
-			       -1, &s, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
-	return yes;
+	return ut_tracedb_has_table(m->db, name) == 1;
 }
 
 void model_fmt_dur(char *buf, size_t len, double ns)

@@ -256,20 +256,10 @@ static void fmt_bytes(char *buf, size_t len, uint64_t b)
  * collector with crash capture)?  1 yes, 0 no, -1 error. */
 static int has_crash_details(sqlite3 *db)
 {
-	sqlite3_stmt *s;
-	int n = -1;
+	int col = ut_tracedb_has_column(db, "crashes", "record");
+	int tab = ut_tracedb_has_table(db, "crash_frames");
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT (SELECT count(*) FROM "
-			       "pragma_table_info('crashes') WHERE name = "
-			       "'record') + (SELECT count(*) FROM sqlite_master "
-			       "WHERE type = 'table' AND name = 'crash_frames')",
-			       -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return n < 0 ? -1 : n == 2;
+	return col < 0 || tab < 0 ? -1 : col && tab;
 }
 
 static int list_crashes(sqlite3 *db, const char *path, bool ext)

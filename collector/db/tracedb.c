@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "collector.h"
 #include "tracedb.h"
 
@@ -52,6 +54,44 @@ void ut_tracedb_close(ut_tracedb_t *db)
 struct sqlite3 *ut_tracedb_sqlite(const ut_tracedb_t *db)
 {
 	return ut_store_db(db->st);
+}
+
+/* The single-row, single-column integer answer of (sql) with text
+ * parameters (a, b) (NULL: unbound); -1 on error. */
+static int count_of(sqlite3 *db, const char *sql, const char *a,
+		    const char *b)
+{
+	sqlite3_stmt *s;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (a)
+		sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+int ut_tracedb_has_table(sqlite3 *db, const char *name)
+{
+	int n = count_of(db,
+			 "SELECT count(*) FROM sqlite_master WHERE type IN "
+			 "('table', 'view') AND name = ?1",
+			 name, NULL);
+	return n < 0 ? -1 : n > 0;
+}
+
+int ut_tracedb_has_column(sqlite3 *db, const char *table, const char *col)
+{
+	int n = count_of(db,
+			 "SELECT count(*) FROM pragma_table_info(?1) WHERE "
+			 "name = ?2",
+			 table, col);
+	return n < 0 ? -1 : n > 0;
 }
 
 static const char *const kind_names[UT_KIND__COUNT] = {

@@ -25,6 +25,14 @@ void ut_tracedb_close(ut_tracedb_t *db);
 /* The SQLite handle (read-only), valid until ut_tracedb_close. */
 struct sqlite3 *ut_tracedb_sqlite(const ut_tracedb_t *db);
 
+/* Read helpers.  They take the SQLite handle, so that a second connection
+ * (the viewer's span thread) can use them too. */
+/* 1 if the database has a table or view (name), 0 if not, -1 on error. */
+int ut_tracedb_has_table(struct sqlite3 *db, const char *name);
+/* 1 if (table) has a column (col), 0 if not, -1 on error. */
+int ut_tracedb_has_column(struct sqlite3 *db, const char *table,
+			  const char *col);
+
 /* event_types.kind: the text stored for enum ut_event_kind (ut_abi.h),
  * "instant", "span_begin", "span_end", "counter", "log".  NULL for a value
  * out of range. */
