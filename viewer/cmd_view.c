@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "tracedb.h"
 #include "viewer.h"
 
 /* The registered views (help lists their keys in this order). */
