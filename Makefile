@@ -37,7 +37,8 @@ GUEST_HOSTED_SRC := tracer-guest/port_hosted.c
 # collector/: one folder per layer (docs/architecture.md); its headers are
 # found by name from each folder.
 COLLECTOR_SRC := $(filter-out collector/cli/main.c,$(wildcard collector/*/*.c))
-COLLECTOR_INC := -Icollector -Icollector/transport -Icollector/crash
+COLLECTOR_INC := -Icollector -Icollector/transport -Icollector/crash \
+	-Icollector/db -Icollector/cli
 VIEWER_SRC := $(wildcard viewer/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 E2E_PROGS := $(patsubst tests/e2e/%.c,$(B)/tests/e2e/%,$(wildcard tests/e2e/*.c))
@@ -98,9 +99,15 @@ $(GUEST_CORE_OBJ): $(B)/obj/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) $(CPPFLAGS_COMMON) -MMD -MP -c $< -o $@
 
+HOST_INC = $(CPPFLAGS_COMMON) $(COLLECTOR_INC) -Itests
+# The viewer's wall: it sees the trace database API and the CLI header,
+# never collector.h (the compiler enforces it; touching collector
+# internals rebuilds no viewer object).
+$(VIEWER_OBJ): HOST_INC = -Iinclude/unitrace -Iformats -Icollector/db -Icollector/cli
+
 $(B)/obj/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $(CPPFLAGS_COMMON) $(COLLECTOR_INC) -Itests -MMD -MP -c $< -o $@
+	$(CC) $(HOST_CFLAGS) $(HOST_INC) -MMD -MP -c $< -o $@
 
 -include $(shell find $(B)/obj $(B)/pvh -name '*.d' 2>/dev/null)
 

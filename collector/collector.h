@@ -295,46 +295,11 @@ const char *ut_crash_kind_name(uint32_t kind);
  *    lost, including those of the open transaction.
  *  - U64 field values are stored as the int64 with the same bits. */
 
-/* Helpers for the read-only commands (list, stats, query). */
-/* Open (path) read-only; on failure print "unitrace CMD: <why>" and
- * return NULL. */
-ut_store_t *ut_store_open_cmd(const char *cmd, const char *path);
-/* (ns) as a duration with a unit: "812 ns", "3.25 us", "1.5 s". */
-void ut_fmt_dur(char *buf, size_t len, double ns);
-/* (ns) as seconds with nanosecond precision: "12.000345678". */
-void ut_fmt_ts(char *buf, size_t len, int64_t ns);
-/* Aligned text table of (ncols) columns on stdout, filled cell by cell,
- * row-major.  Control characters in cells are shown escaped.  NULL/-1 on
- * no memory. */
-typedef struct ut_tab ut_tab_t;
-ut_tab_t *ut_tab_new(int ncols);
-int ut_tab_add(ut_tab_t *t, const char *cell, bool right);
-int ut_tab_addf(ut_tab_t *t, bool right, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Print the rows so far (column widths are fixed by the first flush). */
-void ut_tab_flush(ut_tab_t *t);
-/* Flush and free. */
-void ut_tab_free(ut_tab_t *t);
+/* ---- commands, main.c: cli/cli.h ----------------------------------------- */
 
-/* ---- commands: one file per subcommand (cmd_<name>.c) ------------------ */
-
-struct ut_cmd {
-	const char *name;    /* "collect" */
-	const char *summary; /* one line for `unitrace --help` */
-	const char *usage;   /* full text printed by `unitrace NAME --help` */
-	/* argv[0] is the subcommand name.  Returns the process exit status:
-	 * 0 success, 1 failure (message already printed), 2 usage error. */
-	int (*run)(int argc, char **argv);
-	/* Options end at the first operand (unitrace run: the program's own
-	 * arguments are not ours, --help among them). */
-	bool stop_at_operand;
-};
-
-/* main.c: the command table */
-/* Print "unitrace NAME: <message>" to stderr. */
-void ut_error(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* True if argv holds -h or --help; prints (cmd)'s usage to stdout. */
-bool ut_wants_help(const struct ut_cmd *cmd, int argc, char **argv);
+/* The command table (struct ut_cmd), ut_error, ut_wants_help and the
+ * shared text/clock helpers are in cli.h; included here until every file
+ * that uses them includes it (cmd_ctl.c, cmd_run.c, collect.c, tests). */
+#include "cli.h"
 
 #endif /* UT_COLLECTOR_H */

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "collector.h"
+#include "cli.h"
 #include "viewer.h"
 
 /* The registered views (help lists their keys in this order). */
@@ -95,9 +95,7 @@ static void view_on_signal(int sig)
 
 static double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)ut_now_ns() / 1e6;
 }
 
 /* ---- shared state changes --------------------------------------------- */

@@ -13,24 +13,30 @@
 
 #include <sqlite3.h>
 
-#include "collector.h"
+#include "cli.h"
+#include "tracedb.h"
+#include "ut_abi.h"
 #include "viewer.h"
 
-static const char *const kind_names[VK__COUNT] = {
-	"instant", "span_begin", "span_end", "counter", "log",
-};
+_Static_assert((int)VK_INSTANT == UT_KIND_INSTANT &&
+		       (int)VK_SPAN_BEGIN == UT_KIND_SPAN_BEGIN &&
+		       (int)VK_SPAN_END == UT_KIND_SPAN_END &&
+		       (int)VK_COUNTER == UT_KIND_COUNTER &&
+		       (int)VK_LOG == UT_KIND_LOG &&
+		       (int)VK__COUNT == UT_KIND__COUNT,
+	       "enum vw_kind is enum ut_event_kind");
 
 const char *model_kind_name(int k)
 {
-	return k >= 0 && k < VK__COUNT ? kind_names[k] : "?";
+	const char *n = ut_kind_name(k);
+	return n ? n : "?";
 }
 
+/* An unknown kind is shown as an instant. */
 static int kind_of(const char *s)
 {
-	for (int k = 0; k < VK__COUNT; k++)
-		if (s && !strcmp(s, kind_names[k]))
-			return k;
-	return VK_INSTANT;
+	int k = ut_kind_parse(s);
+	return k >= 0 ? k : VK_INSTANT;
 }
 
 static void sqlerr(vw_model_t *m, const char *what)
@@ -456,17 +462,17 @@ static int prepare_all(vw_model_t *m)
 
 vw_model_t *model_open(const char *path)
 {
-	ut_store_t *st = ut_store_open_cmd("view", path);
-	if (!st)
+	ut_tracedb_t *tdb = ut_tracedb_open_cmd("view", path);
+	if (!tdb)
 		return NULL;
 	vw_model_t *m = calloc(1, sizeof(*m));
 	if (!m) {
 		fprintf(stderr, "unitrace view: out of memory\n");
-		ut_store_close(st);
+		ut_tracedb_close(tdb);
 		return NULL;
 	}
-	m->store = st;
-	m->db = ut_store_db(st);
+	m->tdb = tdb;
+	m->db = ut_tracedb_sqlite(tdb);
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	m->block_span = scalar(m,
 			       "SELECT value FROM meta WHERE key = "
@@ -506,7 +512,7 @@ void model_close(vw_model_t *m)
 	free(m->types);
 	free(m->type_ix);
 	free(m->crashes);
-	ut_store_close(m->store);
+	ut_tracedb_close(m->tdb);
 	free(m);
 }
 
@@ -951,18 +957,7 @@ int model_rows(vw_model_t *m, const char *sql, int64_t p,
 
 bool model_has_table(vw_model_t *m, const char *name)
 {
-	sqlite3_stmt *s;
-	bool yes = false;
-
-	if (sqlite3_prepare_v2(m->db,
-			       "SELECT 1 FROM sqlite_master WHERE type IN "
-			       "('table', 'view') AND name = ?",
-			       -1, &s, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	yes = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
-	return yes;
+	return ut_tracedb_has_table(m->db, name) == 1;
 }
 
 void model_fmt_dur(char *buf, size_t len, double ns)

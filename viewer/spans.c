@@ -43,6 +43,8 @@
 
 #include <sqlite3.h>
 
+#include "cli.h"
+#include "tracedb.h"
 #include "viewer.h"
 
 #define SX_BATCH 64      /* event_blocks rows per read transaction */
@@ -229,10 +231,10 @@ static int load_types(struct vw_spanidx *x)
 		if (id < 0 || id > max)
 			continue;
 		t[id].name = name_hash((const char *)sqlite3_column_text(s, 1));
-		t[id].kind = !k                        ? VK_INSTANT
-			     : !strcmp(k, "span_begin") ? VK_SPAN_BEGIN
-			     : !strcmp(k, "span_end")   ? VK_SPAN_END
-							: VK_INSTANT;
+		int kind = ut_kind_parse(k);
+		t[id].kind = kind == VK_SPAN_BEGIN || kind == VK_SPAN_END
+				     ? (int8_t)kind
+				     : VK_INSTANT;
 	}
 	sqlite3_finalize(s);
 	free(x->types);
@@ -396,9 +398,7 @@ static int batch(struct vw_spanidx *x, sqlite3_stmt *bl, sqlite3_stmt *ev)
 
 static double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)ut_now_ns() / 1e6;
 }
 
 static void sleep_ms(int ms)

@@ -15,6 +15,7 @@
 
 #include <curses.h>
 
+#include "cli.h"
 #include "viewer.h"
 
 /* UNITRACE_VIEW_STATUS (tui_status_write) and the keys read so far */
@@ -229,7 +230,7 @@ static size_t tui_cell(const char *s, char cell[8])
 	if (!c)
 		return 0;
 	if (c < 0x80) {
-		cell[0] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		cell[0] = ut_text_is_ctl(c) ? '?' : (char)c;
 		cell[1] = 0;
 		return 1;
 	}

@@ -74,7 +74,8 @@ typedef struct vw_mouse {
 
 /* ---- model: what the database holds ----------------------------------- */
 
-/* Event kinds, as in event_types.kind. */
+/* Event kinds, as in event_types.kind: the values of enum ut_event_kind
+ * (ut_abi.h; model.c checks), so ut_kind_name/ut_kind_parse apply. */
 enum vw_kind {
 	VK_INSTANT = 0,
 	VK_SPAN_BEGIN,
@@ -156,7 +157,7 @@ typedef struct vw_evvec {
 
 typedef struct vw_model {
 	struct sqlite3 *db;
-	void *store;      /* ut_store_t */
+	struct ut_tracedb *tdb; /* the open trace (tracedb.h) */
 	char path[1024];
 	vw_guest_t *guests;
 	int nguests;

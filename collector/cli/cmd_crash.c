@@ -21,8 +21,10 @@
 #include <sqlite3.h>
 
 #include "backtrace.h"
+#include "cli.h"
 #include "collector.h"
 #include "core.h"
+#include "tracedb.h"
 
 static const char crash_usage[] =
 	"usage: unitrace crash [-n N] DB [ID]\n"
@@ -188,23 +190,22 @@ static void what_short(char *buf, size_t len, const char *kind, int sig)
 /* ---- output helpers ---------------------------------------------------- */
 
 /* Print (s) (n bytes, or up to NUL if n < 0) with control characters
- * escaped. */
+ * escaped (ut_text_escape). */
 static void put_clean(const char *s, int n)
 {
+	char buf[4 * 256 + 1];
+	size_t left = n < 0 ? (s ? strlen(s) : 0) : (size_t)n;
+
 	if (!s) {
 		fputs("-", stdout);
 		return;
 	}
-	for (int i = 0; n < 0 ? s[i] != 0 : i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c == '\t')
-			fputs("\\t", stdout);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\x%02x", c);
-		else
-			putchar(c);
+	while (left) {
+		size_t k = left < 256 ? left : 256;
+		ut_text_escape(buf, sizeof(buf), s, k);
+		fputs(buf, stdout);
+		s += k;
+		left -= k;
 	}
 }
 
@@ -255,20 +256,10 @@ static void fmt_bytes(char *buf, size_t len, uint64_t b)
  * collector with crash capture)?  1 yes, 0 no, -1 error. */
 static int has_crash_details(sqlite3 *db)
 {
-	sqlite3_stmt *s;
-	int n = -1;
+	int col = ut_tracedb_has_column(db, "crashes", "record");
+	int tab = ut_tracedb_has_table(db, "crash_frames");
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT (SELECT count(*) FROM "
-			       "pragma_table_info('crashes') WHERE name = "
-			       "'record') + (SELECT count(*) FROM sqlite_master "
-			       "WHERE type = 'table' AND name = 'crash_frames')",
-			       -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return n < 0 ? -1 : n == 2;
+	return col < 0 || tab < 0 ? -1 : col && tab;
 }
 
 static int list_crashes(sqlite3 *db, const char *path, bool ext)
@@ -1057,10 +1048,10 @@ static int crash_run(int argc, char **argv)
 		}
 		id = v;
 	}
-	ut_store_t *st = ut_store_open_cmd(CMD, path);
-	if (!st)
+	ut_tracedb_t *tdb = ut_tracedb_open_cmd(CMD, path);
+	if (!tdb)
 		return 1;
-	sqlite3 *db = ut_store_db(st);
+	sqlite3 *db = ut_tracedb_sqlite(tdb);
 	int rc, ext = has_crash_details(db);
 	if (ext < 0)
 		rc = -1;
@@ -1071,7 +1062,7 @@ static int crash_run(int argc, char **argv)
 	if (rc < 0)
 		ut_error(CMD, "reading %s: %s", path, sqlite3_errmsg(db));
 	fflush(stdout);
-	ut_store_close(st);
+	ut_tracedb_close(tdb);
 	return rc ? 1 : 0;
 }
 

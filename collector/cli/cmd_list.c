@@ -6,7 +6,8 @@
 
 #include <sqlite3.h>
 
-#include "collector.h"
+#include "cli.h"
+#include "tracedb.h"
 
 static const char list_usage[] =
 	"usage: unitrace list [-v] DB\n"
@@ -168,10 +169,10 @@ static int list_run(int argc, char **argv)
 				 "[-v] DB");
 		return 2;
 	}
-	ut_store_t *st = ut_store_open_cmd("list", path);
-	if (!st)
+	ut_tracedb_t *tdb = ut_tracedb_open_cmd("list", path);
+	if (!tdb)
 		return 1;
-	sqlite3 *db = ut_store_db(st);
+	sqlite3 *db = ut_tracedb_sqlite(tdb);
 	int rc = list_guests(db);
 	if (!rc && verbose) {
 		fputc('\n', stdout);
@@ -180,7 +181,7 @@ static int list_run(int argc, char **argv)
 	if (rc)
 		ut_error("list", "reading %s: %s", path, sqlite3_errmsg(db));
 	fflush(stdout);
-	ut_store_close(st);
+	ut_tracedb_close(tdb);
 	return rc ? 1 : 0;
 }
 

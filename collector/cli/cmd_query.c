@@ -7,7 +7,8 @@
 
 #include <sqlite3.h>
 
-#include "collector.h"
+#include "cli.h"
+#include "tracedb.h"
 
 static const char query_usage[] =
 	"usage: unitrace query [--csv | --json] [--] DB SQL\n"
@@ -57,8 +58,7 @@ static void csv_text(const unsigned char *v, int n)
 		if (ch == '"')
 			putchar('"');
 		/* no terminal escapes; keep line breaks and tabs */
-		if ((ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t') ||
-		    ch == 0x7f)
+		if (ut_text_is_ctl(ch) && ch != '\n' && ch != '\r' && ch != '\t')
 			ch = '?';
 		putchar(ch);
 	}
@@ -119,7 +119,7 @@ static void json_str(const unsigned char *v, int n)
 		if (ch == '"' || ch == '\\') {
 			printf("\\%c", ch);
 			i++;
-		} else if (ch < 0x20 || ch == 0x7f) {
+		} else if (ut_text_is_ctl(ch)) {
 			printf("\\u%04x", ch);
 			i++;
 		} else if ((k = utf8_seq(v + i, n - i)) > 0) {
@@ -287,10 +287,10 @@ static int query_run(int argc, char **argv)
 			 npos ? "no SQL given" : "no database given");
 		return 2;
 	}
-	ut_store_t *st = ut_store_open_cmd("query", pos[0]);
-	if (!st)
+	ut_tracedb_t *tdb = ut_tracedb_open_cmd("query", pos[0]);
+	if (!tdb)
 		return 1;
-	sqlite3 *db = ut_store_db(st);
+	sqlite3 *db = ut_tracedb_sqlite(tdb);
 	const char *sql = pos[1];
 	bool first_set = true;
 	int rc = 0;
@@ -314,7 +314,7 @@ static int query_run(int argc, char **argv)
 		ut_error("query", "out of memory");
 	else if (rc)
 		ut_error("query", "%s", sqlite3_errmsg(db));
-	ut_store_close(st);
+	ut_tracedb_close(tdb);
 	return rc ? 1 : 0;
 }
 

@@ -7,7 +7,9 @@
 
 #include <sqlite3.h>
 
-#include "collector.h"
+#include "cli.h"
+#include "tracedb.h"
+#include "ut_abi.h"
 
 static const char stats_usage[] =
 	"usage: unitrace stats [--guest NAME] DB\n"
@@ -70,9 +72,7 @@ static void copy_text(char *dst, size_t len, sqlite3_stmt *s, int col)
 	const char *v = (const char *)sqlite3_column_text(s, col);
 
 	snprintf(dst, len, "%s", v ? v : "");
-	for (char *c = dst; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	ut_text_clean(dst);
 }
 
 static int load_guests(struct stats *S, const char *name)
@@ -334,11 +334,11 @@ static int stats_run(int argc, char **argv)
 				  "[--guest NAME] DB");
 		return 2;
 	}
-	ut_store_t *st = ut_store_open_cmd("stats", path);
-	if (!st)
+	ut_tracedb_t *tdb = ut_tracedb_open_cmd("stats", path);
+	if (!tdb)
 		return 1;
 
-	struct stats S = { .db = ut_store_db(st) };
+	struct stats S = { .db = ut_tracedb_sqlite(tdb) };
 	int rc = load_guests(&S, guest);
 	if (!rc && guest && !S.ng) {
 		ut_error("stats", "no guest named '%s' in %s; see 'unitrace "
@@ -372,7 +372,7 @@ out:
 	free(S.t);
 	free(S.g);
 	free(S.type_index);
-	ut_store_close(st);
+	ut_tracedb_close(tdb);
 	return rc;
 }
 

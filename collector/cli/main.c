@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collector.h"
+#include "cli.h"
 
 extern const struct ut_cmd ut_cmd_collect, ut_cmd_run, ut_cmd_list,
 	ut_cmd_stats, ut_cmd_query, ut_cmd_crash, ut_cmd_view, ut_cmd_ctl;
