@@ -1,0 +1,216 @@
+/*
+ * text.c: text helpers of the read-only commands (list, stats, query,
+ * crash): open a trace for reading, durations and timestamps with units,
+ * aligned text tables.
+ *
+ * Rule: what reaches the terminal is printable: table cells (guest-written
+ * text among them) are shown with control characters escaped.  Nothing
+ * here writes to the database.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+
+/* ---- opening a trace, numbers with units ------------------------------------ */
+
+ut_store_t *ut_store_open_cmd(const char *cmd, const char *path)
+{
+	char err[1024];
+	ut_store_t *st = ut_store_open(path, UT_STORE_READONLY, err,
+				       sizeof(err));
+
+	/* as ut_error() prints, without needing main.c (bench, tests) */
+	if (!st)
+		fprintf(stderr, "unitrace %s: %s\n", cmd, err);
+	return st;
+}
+
+void ut_fmt_dur(char *buf, size_t len, double ns)
+{
+	double a = ns < 0 ? -ns : ns;
+
+	if (a < 1e3)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (a < 1e6)
+		snprintf(buf, len, "%.3g us", ns / 1e3);
+	else if (a < 1e9)
+		snprintf(buf, len, "%.3g ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.3f s", ns / 1e9);
+	/* %g may print 1e+03 for 999.95: keep the units readable */
+	if (strchr(buf, 'e')) {
+		if (a < 1e6)
+			snprintf(buf, len, "%.0f us", ns / 1e3);
+		else
+			snprintf(buf, len, "%.0f ms", ns / 1e6);
+	}
+}
+
+void ut_fmt_ts(char *buf, size_t len, int64_t ns)
+{
+	uint64_t a = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
+
+	snprintf(buf, len, "%s%llu.%09llu", ns < 0 ? "-" : "",
+		 (unsigned long long)(a / 1000000000u),
+		 (unsigned long long)(a % 1000000000u));
+}
+
+/* A table printed with aligned columns.  The first UT_TAB_BUFFER rows are
+ * buffered to size the columns; later rows are printed as they come with
+ * those widths. */
+#define UT_TAB_BUFFER 1000
+
+struct ut_tab {
+	FILE *out;
+	int ncols;
+	size_t *width;
+	char **cells; /* buffered cells, row-major */
+	bool *right;
+	size_t ncells, cap;
+	bool sized;
+};
+
+ut_tab_t *ut_tab_new(int ncols)
+{
+	ut_tab_t *t = calloc(1, sizeof(*t));
+
+	if (!t || ncols < 1)
+		goto fail;
+	t->out = stdout;
+	t->ncols = ncols;
+	t->width = calloc((size_t)ncols, sizeof(*t->width));
+	if (!t->width)
+		goto fail;
+	return t;
+fail:
+	free(t);
+	return NULL;
+}
+
+/* Display width of UTF-8 (s): code points. */
+static size_t utf8_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+static void tab_print_row(ut_tab_t *t, char **row, const bool *right)
+{
+	for (int c = 0; c < t->ncols; c++) {
+		const char *s = row[c] ? row[c] : "";
+		size_t w = utf8_width(s);
+		size_t pad = w < t->width[c] ? t->width[c] - w : 0;
+		bool last = c == t->ncols - 1;
+
+		if (c)
+			fputs("  ", t->out);
+		if (right[c])
+			fprintf(t->out, "%*s", (int)pad, "");
+		fputs(s, t->out);
+		if (!right[c] && !last)
+			fprintf(t->out, "%*s", (int)pad, "");
+	}
+	fputc('\n', t->out);
+}
+
+void ut_tab_flush(ut_tab_t *t)
+{
+	size_t rows = t->ncells / (size_t)t->ncols;
+
+	if (!t->sized) {
+		for (size_t i = 0; i < rows * (size_t)t->ncols; i++) {
+			size_t w = utf8_width(t->cells[i]);
+			size_t c = i % (size_t)t->ncols;
+			if (w > t->width[c])
+				t->width[c] = w;
+		}
+		t->sized = true;
+	}
+	for (size_t r = 0; r < rows; r++)
+		tab_print_row(t, t->cells + r * (size_t)t->ncols,
+			      t->right + r * (size_t)t->ncols);
+	for (size_t i = 0; i < rows * (size_t)t->ncols; i++)
+		free(t->cells[i]);
+	/* keep a partial row */
+	size_t rest = t->ncells - rows * (size_t)t->ncols;
+	memmove(t->cells, t->cells + rows * (size_t)t->ncols,
+		rest * sizeof(*t->cells));
+	memmove(t->right, t->right + rows * (size_t)t->ncols,
+		rest * sizeof(*t->right));
+	t->ncells = rest;
+}
+
+int ut_tab_add(ut_tab_t *t, const char *cell, bool right)
+{
+	if (t->ncells == t->cap) {
+		size_t n = t->cap ? t->cap * 2 : 64;
+		char **c = realloc(t->cells, n * sizeof(*c));
+		if (!c)
+			return -1;
+		t->cells = c;
+		bool *r = realloc(t->right, n * sizeof(*r));
+		if (!r)
+			return -1;
+		t->right = r;
+		t->cap = n;
+	}
+	/* Guest-written text is hostile: no control characters reach the
+	 * terminal. */
+	size_t len = strlen(cell ? cell : ""), o = 0;
+	char *s = malloc(4 * len + 1);
+	if (!s)
+		return -1;
+	for (const unsigned char *p = (const unsigned char *)(cell ? cell : "");
+	     *p; p++) {
+		if (*p == '\n') {
+			s[o++] = '\\';
+			s[o++] = 'n';
+		} else if (*p == '\t') {
+			s[o++] = '\\';
+			s[o++] = 't';
+		} else if (*p < 0x20 || *p == 0x7f) {
+			o += (size_t)snprintf(s + o, 5, "\\x%02x", *p);
+		} else {
+			s[o++] = (char)*p;
+		}
+	}
+	s[o] = 0;
+	t->right[t->ncells] = right;
+	t->cells[t->ncells++] = s;
+	if (t->sized ? t->ncells == (size_t)t->ncols
+		     : t->ncells == (size_t)t->ncols * UT_TAB_BUFFER)
+		ut_tab_flush(t);
+	return 0;
+}
+
+int ut_tab_addf(ut_tab_t *t, bool right, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return ut_tab_add(t, buf, right);
+}
+
+void ut_tab_free(ut_tab_t *t)
+{
+	if (!t)
+		return;
+	ut_tab_flush(t);
+	for (size_t i = 0; i < t->ncells; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t->right);
+	free(t->width);
+	free(t);
+}
