@@ -33,16 +33,14 @@ static struct lane_state *lane_get(ut_store_t *st, int64_t lane)
 	if (UT_LIKELY(lane > 0 && (size_t)lane < st->nlanes &&
 		      st->lanes[lane].guest))
 		return &st->lanes[lane];
-	if (store_grow((void **)&st->lanes, &st->nlanes, sizeof(*st->lanes), lane)) {
-		store_seterr(st, "lane id %lld out of range", (long long)lane);
+	struct lane_state *ls = store_lane_slot(st, lane);
+	if (!ls)
 		return NULL;
-	}
 	sqlite3_stmt *s = store_stmt(st, S_LANE_GET);
 	if (!s)
 		return NULL;
 	sqlite3_bind_int64(s, 1, lane);
 	int rc = sqlite3_step(s);
-	struct lane_state *ls = &st->lanes[lane];
 	if (rc == SQLITE_ROW) {
 		memset(ls, 0, sizeof(*ls));
 		ls->guest = sqlite3_column_int64(s, 0);
@@ -67,11 +65,8 @@ static int mark_dirty(ut_store_t *st, int64_t lane, struct lane_state *ls)
 	if (st->ndirty == st->cap_dirty) {
 		size_t n = st->cap_dirty ? st->cap_dirty * 2 : 16;
 		int64_t *p = realloc(st->dirty, n * sizeof(*p));
-		if (!p) {
-			store_seterr(st, "out of memory");
-			st->failed = true;
-			return -1;
-		}
+		if (!p)
+			return store_oom(st);
 		st->dirty = p;
 		st->cap_dirty = n;
 	}
@@ -325,6 +320,16 @@ fail:
 
 /* ---- transactions ------------------------------------------------------------------ */
 
+/* Open or close the transaction state of (st): no add failed, no
+ * current lane. */
+static void txn_state(ut_store_t *st, bool open)
+{
+	st->in_txn = open;
+	st->failed = false;
+	st->cur_lane = 0;
+	st->cur = NULL;
+}
+
 int ut_store_begin(ut_store_t *st)
 {
 	if (st->in_txn) {
@@ -340,10 +345,7 @@ int ut_store_begin(ut_store_t *st)
 		       sqlite3_errmsg(st->db));
 		return -1;
 	}
-	st->in_txn = true;
-	st->failed = false;
-	st->cur_lane = 0;
-	st->cur = NULL;
+	txn_state(st, true);
 	return 0;
 }
 
@@ -362,10 +364,7 @@ static void txn_discard(ut_store_t *st)
 	memset(&st->blk, 0, sizeof(st->blk));
 	st->nbuf = 0;
 	st->arena_used = 0;
-	st->in_txn = false;
-	st->failed = false;
-	st->cur_lane = 0;
-	st->cur = NULL;
+	txn_state(st, false);
 }
 
 int ut_store_rollback(ut_store_t *st)
@@ -442,9 +441,7 @@ int ut_store_commit(ut_store_t *st)
 		st->lanes[i].created = false;
 	for (size_t i = 0; i < st->ntypes; i++)
 		st->types[i].created = false;
-	st->in_txn = false;
-	st->cur_lane = 0;
-	st->cur = NULL;
+	txn_state(st, false); /* st->failed is false here already */
 	return 0;
 fail:
 	/* Keep the first error; ROLLBACK's own failure adds nothing. */

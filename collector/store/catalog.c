@@ -116,18 +116,11 @@ int ut_store_guest_status(ut_store_t *st, int64_t guest, const char *status,
 	if (!(s = store_stmt(st, S_GUEST_STATUS)))
 		return -1;
 	sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
-	if (reason)
-		sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 2);
+	store_bind_opt_text(s, 2, reason, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, guest);
 	if (store_step_done(st, s, "setting a guest's status"))
 		return -1;
-	if (sqlite3_changes(st->db) != 1) {
-		store_seterr(st, "no guest %lld", (long long)guest);
-		return -1;
-	}
-	return 0;
+	return store_changed_one(st, "guest", guest);
 }
 
 int64_t ut_store_lane(ut_store_t *st, int64_t guest, uint32_t vcpu)
@@ -160,12 +153,11 @@ int64_t ut_store_lane(ut_store_t *st, int64_t guest, uint32_t vcpu)
 		id = sqlite3_last_insert_rowid(st->db);
 		created = true;
 	}
-	if (store_grow((void **)&st->lanes, &st->nlanes, sizeof(*st->lanes), id)) {
-		store_seterr(st, "lane id %lld out of range", (long long)id);
+	struct lane_state *ls = store_lane_slot(st, id);
+	if (!ls) {
 		st->failed = true;
 		return -1;
 	}
-	struct lane_state *ls = &st->lanes[id];
 	if (!ls->guest) {
 		memset(ls, 0, sizeof(*ls));
 		ls->guest = guest;
@@ -275,11 +267,8 @@ static int make_view(ut_store_t *st, const ut_evtype_t *t, const char *layout)
 			    " WHERE name = %Q AND kind = %Q AND layout = %Q)",
 			    t->name, kind_name(t->kind), layout);
 	char *sql = sqlite3_str_finish(q);
-	if (!sql) {
-		store_seterr(st, "out of memory");
-		st->failed = true;
-		return -1;
-	}
+	if (!sql)
+		return store_oom(st);
 	rc = store_exec(st->db, sql);
 	sqlite3_free(sql);
 	if (rc != SQLITE_OK)

@@ -79,6 +79,19 @@ const char *ut_crash_kind_name(uint32_t kind)
 	}
 }
 
+/* Bind guest text (v) of at most (size) bytes, NUL-padded and maybe not
+ * terminated: its bytes up to the first NUL, or NULL if there are none. */
+static void bind_guest_text(sqlite3_stmt *s, int k, const char *v,
+			    size_t size)
+{
+	size_t l = strnlen(v, size);
+
+	if (l)
+		sqlite3_bind_text(s, k, v, (int)l, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, k);
+}
+
 int64_t ut_store_crash(ut_store_t *st, int64_t guest,
 		       const struct ut_crash_rec *rec, int64_t ts_ns,
 		       const char *core_path, const char *elf_path)
@@ -94,23 +107,14 @@ int64_t ut_store_crash(ut_store_t *st, int64_t guest,
 	}
 	if (!(s = store_stmt(st, S_CRASH_INS)))
 		return -1;
-	/* the reason is NUL-padded guest text, maybe not terminated */
-	size_t rlen = strnlen(rec->reason, sizeof(rec->reason));
 	ut_crash_regs_text(rec->regs, regs, sizeof(regs));
 	sqlite3_bind_int64(s, 1, guest);
 	store_bind_opt_ts(s, 2, ts_ns);
-	if (rlen)
-		sqlite3_bind_text(s, 3, rec->reason, (int)rlen,
-				  SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, 3);
+	bind_guest_text(s, 3, rec->reason, sizeof(rec->reason));
 	sqlite3_bind_int64(s, 4, rec->signo);
 	sqlite3_bind_int64(s, 5, (int64_t)rec->fault_addr);
 	sqlite3_bind_text(s, 6, regs, -1, SQLITE_TRANSIENT);
-	if (core_path)
-		sqlite3_bind_text(s, 7, core_path, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, 7);
+	store_bind_opt_text(s, 7, core_path, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 8, ut_crash_kind_name(rec->kind), -1,
 			  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 9, rec->code);
@@ -119,10 +123,7 @@ int64_t ut_store_crash(ut_store_t *st, int64_t guest,
 	else
 		sqlite3_bind_int64(s, 10, rec->vcpu);
 	sqlite3_bind_int64(s, 11, rec->tid);
-	if (elf_path)
-		sqlite3_bind_text(s, 12, elf_path, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, 12);
+	store_bind_opt_text(s, 12, elf_path, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(s, 13, rec, sizeof(*rec), SQLITE_TRANSIENT);
 	if (store_step_done(st, s, "storing a crash"))
 		return -1;
@@ -136,22 +137,12 @@ int ut_store_crash_core(ut_store_t *st, int64_t crash, const char *core_path,
 
 	if (store_need_txn(st) || !(s = store_stmt(st, S_CRASH_CORE)))
 		return -1;
-	if (core_path)
-		sqlite3_bind_text(s, 1, core_path, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, 1);
-	if (note)
-		sqlite3_bind_text(s, 2, note, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, 2);
+	store_bind_opt_text(s, 1, core_path, SQLITE_TRANSIENT);
+	store_bind_opt_text(s, 2, note, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, crash);
 	if (store_step_done(st, s, "updating a crash"))
 		return -1;
-	if (sqlite3_changes(st->db) != 1) {
-		store_seterr(st, "no crash %lld", (long long)crash);
-		return -1;
-	}
-	return 0;
+	return store_changed_one(st, "crash", crash);
 }
 
 int ut_store_crash_bt(ut_store_t *st, int64_t crash,
@@ -181,38 +172,25 @@ int ut_store_crash_bt(ut_store_t *st, int64_t crash,
 		sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, i);
 		sqlite3_bind_int64(s, 4, (int64_t)f->pc);
-#define BIND_STR(k, v)                                                        \
-	do {                                                                  \
-		size_t l_ = strnlen((v), sizeof(v));                          \
-		if (l_)                                                       \
-			sqlite3_bind_text(s, (k), (v), (int)l_,               \
-					  SQLITE_TRANSIENT);                  \
-		else                                                          \
-			sqlite3_bind_null(s, (k));                            \
-	} while (0)
-		BIND_STR(5, f->function);
+		bind_guest_text(s, 5, f->function, sizeof(f->function));
 		if (f->function[0])
 			sqlite3_bind_int64(s, 6, (int64_t)f->offset);
 		else
 			sqlite3_bind_null(s, 6);
-		BIND_STR(7, f->file);
+		bind_guest_text(s, 7, f->file, sizeof(f->file));
 		if (f->file[0])
 			sqlite3_bind_int(s, 8, f->line);
 		else
 			sqlite3_bind_null(s, 8);
-		BIND_STR(9, f->module);
-#undef BIND_STR
+		bind_guest_text(s, 9, f->module, sizeof(f->module));
 		if (store_step_done(st, s, "storing a backtrace frame"))
 			return -1;
 	}
 	if (!primary)
 		return 0;
 	char *text = ut_bt_format(bt);
-	if (!text) {
-		store_seterr(st, "out of memory");
-		st->failed = true;
-		return -1;
-	}
+	if (!text)
+		return store_oom(st);
 	if (!(s = store_stmt(st, S_CRASH_BT))) {
 		free(text);
 		return -1;
@@ -222,9 +200,5 @@ int ut_store_crash_bt(ut_store_t *st, int64_t crash,
 	sqlite3_bind_int64(s, 3, crash);
 	if (store_step_done(st, s, "storing a backtrace"))
 		return -1;
-	if (sqlite3_changes(st->db) != 1) {
-		store_seterr(st, "no crash %lld", (long long)crash);
-		return -1;
-	}
-	return 0;
+	return store_changed_one(st, "crash", crash);
 }

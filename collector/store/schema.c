@@ -145,7 +145,8 @@ static const char schema_sql[] =
 	"CREATE INDEX crashes_guest ON crashes(guest_id, ts);\n"
 	CRASH_FRAMES_SQL;
 
-/* Describe a SQLite result code met while reading (path) at open. */
+/* Describe a SQLite result code met while reading (path) at open.  (db)
+ * may be NULL for SQLITE_NOTADB (ut_store_open's own look at the header). */
 void schema_open_error(char *err, size_t errlen, const char *path,
 		       sqlite3 *db, int rc)
 {

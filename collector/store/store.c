@@ -188,6 +188,31 @@ void store_bind_opt_ts(sqlite3_stmt *s, int i, int64_t v)
 		sqlite3_bind_int64(s, i, v);
 }
 
+void store_bind_opt_text(sqlite3_stmt *s, int i, const char *v,
+			 sqlite3_destructor_type destructor)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, destructor);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int store_changed_one(ut_store_t *st, const char *what, int64_t id)
+{
+	if (sqlite3_changes(st->db) != 1) {
+		store_seterr(st, "no %s %lld", what, (long long)id);
+		return -1;
+	}
+	return 0;
+}
+
+int store_oom(ut_store_t *st)
+{
+	store_seterr(st, "out of memory");
+	st->failed = true;
+	return -1;
+}
+
 int64_t store_now_realtime_ns(void)
 {
 	struct timespec ts;
@@ -266,11 +291,9 @@ ut_store_t *ut_store_open(const char *path, int flags, char *err,
 		}
 		if (n != (ssize_t)sizeof(hdr) ||
 		    memcmp(hdr, "SQLite format 3", 16)) {
-			snprintf(err, errlen,
-				 "%s is not a SQLite database, so not a "
-				 "unitrace trace (give the file written by "
-				 "'unitrace collect')",
-				 path);
+			/* what SQLite would say of it, and what to do */
+			schema_open_error(err, errlen, path, NULL,
+					  SQLITE_NOTADB);
 			return NULL;
 		}
 	}
@@ -383,6 +406,16 @@ int store_grow(void **arr, size_t *n, size_t elem, int64_t id)
 	*arr = p;
 	*n = nn;
 	return 0;
+}
+
+struct lane_state *store_lane_slot(ut_store_t *st, int64_t id)
+{
+	if (store_grow((void **)&st->lanes, &st->nlanes, sizeof(*st->lanes),
+		       id)) {
+		store_seterr(st, "lane id %lld out of range", (long long)id);
+		return NULL;
+	}
+	return &st->lanes[id];
 }
 
 /* ---- transactions ------------------------------------------------------------------ */

@@ -183,6 +183,17 @@ int store_exec(sqlite3 *db, const char *sql);
  * index (id); new elements are zero.  -1 if (id) is out of range or on
  * no memory. */
 int store_grow(void **arr, size_t *n, size_t elem, int64_t id);
+/* "out of memory": the open transaction can only roll back.  Returns -1. */
+int store_oom(ut_store_t *st);
+/* Bind text (v) (a C string) with (destructor), or NULL if (v) is NULL. */
+void store_bind_opt_text(sqlite3_stmt *s, int i, const char *v,
+			 sqlite3_destructor_type destructor);
+/* After an UPDATE of the row (id) of (what) ("guest", "crash"): 0 if it
+ * changed one row, else -1 with "no WHAT ID". */
+int store_changed_one(ut_store_t *st, const char *what, int64_t id);
+/* The cache slot of lane (id), the array grown to hold it; NULL with
+ * "lane id ID out of range" if it cannot be. */
+struct lane_state *store_lane_slot(ut_store_t *st, int64_t id);
 /* Message for an add called outside a transaction, or after a failed add
  * (keeps that add's message).  Returns -1. */
 int store_not_in_txn(ut_store_t *st);
