@@ -37,7 +37,7 @@ GUEST_HOSTED_SRC := tracer-guest/port_hosted.c
 # collector/: one folder per layer (docs/architecture.md); its headers are
 # found by name from each folder.
 COLLECTOR_SRC := $(filter-out collector/cli/main.c,$(wildcard collector/*/*.c))
-COLLECTOR_INC := -Icollector -Icollector/transport -Icollector/crash
+COLLECTOR_INC := -Icollector -Icollector/transport -Icollector/crash -Icollector/store
 VIEWER_SRC := $(wildcard viewer/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 E2E_PROGS := $(patsubst tests/e2e/%.c,$(B)/tests/e2e/%,$(wildcard tests/e2e/*.c))
