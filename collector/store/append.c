@@ -52,7 +52,8 @@ static struct lane_state *lane_get(ut_store_t *st, int64_t lane)
 	if (rc == SQLITE_ROW && ls->guest > 0)
 		return ls;
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		store_seterr(st, "no lane %lld in the database", (long long)lane);
+		store_seterr(st, "no lane %lld in the database",
+			     (long long)lane);
 	else
 		store_dberr(st, "reading a lane");
 	return NULL;
@@ -84,7 +85,8 @@ static int64_t type_guest(ut_store_t *st, int64_t id)
 {
 	if (UT_LIKELY(id > 0 && (size_t)id < st->ntypes && st->types[id].guest))
 		return st->types[id].guest;
-	if (store_grow((void **)&st->types, &st->ntypes, sizeof(*st->types), id))
+	if (store_grow((void **)&st->types, &st->ntypes, sizeof(*st->types),
+		       id))
 		return 0;
 	sqlite3_stmt *s = store_stmt(st, S_TYPE_GET);
 	if (!s)
@@ -231,10 +233,11 @@ int ut_store_event(ut_store_t *st, int64_t lane, const ut_event_t *ev)
 	}
 	int64_t type = ev->type ? ev->type->db_id : 0;
 	if (UT_UNLIKELY(type_guest(st, type) != ls->guest)) {
-		store_seterr(st, "event type %lld is not a stored type of the "
-			   "lane's guest (store it with ut_store_evtype in "
-			   "this transaction or a committed one)",
-		       (long long)type);
+		store_seterr(st,
+			     "event type %lld is not a stored type of the "
+			     "lane's guest (store it with ut_store_evtype in "
+			     "this transaction or a committed one)",
+			     (long long)type);
 		goto fail;
 	}
 	if (UT_UNLIKELY(ev->nvals > UT_MAX_FIELDS)) {
@@ -294,8 +297,9 @@ int ut_store_event(ut_store_t *st, int64_t lane, const ut_event_t *ev)
 			if (len > UT_MAX_RECORD ||
 			    st->arena_used + len > sizeof(st->arena) ||
 			    (len && !v->v.p)) {
-				store_seterr(st, "event field %d: bad length %u", i,
-				       len);
+				store_seterr(st,
+					     "event field %d: bad length %u",
+					     i, len);
 				goto fail;
 			}
 			if (len)
@@ -342,7 +346,7 @@ int ut_store_begin(ut_store_t *st)
 	}
 	if (store_exec(st->db, "BEGIN IMMEDIATE") != SQLITE_OK) {
 		store_seterr(st, "starting a transaction: %s",
-		       sqlite3_errmsg(st->db));
+			     sqlite3_errmsg(st->db));
 		return -1;
 	}
 	txn_state(st, true);

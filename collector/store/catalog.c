@@ -110,7 +110,8 @@ int ut_store_guest_status(ut_store_t *st, int64_t guest, const char *status,
 		if (status && !strcmp(status, ok[i]))
 			break;
 	if (i == sizeof(ok) / sizeof(ok[0])) {
-		store_seterr(st, "bad guest status '%s'", status ? status : "(null)");
+		store_seterr(st, "bad guest status '%s'",
+			     status ? status : "(null)");
 		return -1; /* a caller bug, not a database failure */
 	}
 	if (!(s = store_stmt(st, S_GUEST_STATUS)))
@@ -293,7 +294,8 @@ int ut_store_evtype(ut_store_t *st, int64_t guest, ut_evtype_t *t)
 	if (store_need_txn(st))
 		return -1;
 	if (t->nfields > UT_MAX_FIELDS || t->kind >= UT_KIND__COUNT) {
-		store_seterr(st, "event type %u: bad field count or kind", t->id);
+		store_seterr(st, "event type %u: bad field count or kind",
+			     t->id);
 		return -1;
 	}
 	layout[0] = 0;
@@ -318,14 +320,15 @@ int ut_store_evtype(ut_store_t *st, int64_t guest, ut_evtype_t *t)
 		int64_t id = sqlite3_column_int64(s, 0);
 		sqlite3_reset(s);
 		if (!same) {
-			store_seterr(st, "event type %u of guest %lld was stored "
-				   "with another name or layout",
-			       t->id, (long long)guest);
+			store_seterr(st,
+				     "event type %u of guest %lld was stored "
+				     "with another name or layout",
+				     t->id, (long long)guest);
 			return -1;
 		}
 		t->db_id = id;
 		if (store_grow((void **)&st->types, &st->ntypes,
-			 sizeof(*st->types), id) == 0)
+			       sizeof(*st->types), id) == 0)
 			st->types[id].guest = guest;
 		return 0;
 	}
@@ -369,8 +372,10 @@ int ut_store_evtype(ut_store_t *st, int64_t guest, ut_evtype_t *t)
 	t->db_id = id;
 	if (make_view(st, t, layout))
 		return -1;
-	if (store_grow((void **)&st->types, &st->ntypes, sizeof(*st->types), id)) {
-		store_seterr(st, "event type id %lld out of range", (long long)id);
+	if (store_grow((void **)&st->types, &st->ntypes, sizeof(*st->types),
+		       id)) {
+		store_seterr(st, "event type id %lld out of range",
+			     (long long)id);
 		st->failed = true;
 		return -1;
 	}

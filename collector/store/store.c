@@ -423,7 +423,8 @@ struct lane_state *store_lane_slot(ut_store_t *st, int64_t id)
 int store_not_in_txn(ut_store_t *st)
 {
 	if (!st->in_txn)
-		store_seterr(st, "no transaction open (call ut_store_begin first)");
+		store_seterr(st,
+			     "no transaction open (call ut_store_begin first)");
 	/* else: keep the message of the add that failed */
 	return -1;
 }

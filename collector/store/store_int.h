@@ -2,10 +2,10 @@
  * store_int.h: what the files of collector/store/ share, and nothing else
  * may see.
  *
- * Rule: only the .c files of collector/store/ include this header.  The rest of the
- * collector knows the store through the ut_store_* functions of
- * collector.h; the struct, the statement cache and the helpers below are
- * the store's own.  Shared helpers are named after their file: store_*
+ * Rule: only the .c files of collector/store/ include this header.  The
+ * rest of the collector knows the store through the ut_store_* functions
+ * of store.h (included by collector.h); the struct, the statement cache
+ * and the helpers below are the store's own.  Shared helpers are named after their file: store_*
  * (store.c), schema_* (schema.c), ckpt_* (checkpoint.c).
  *
  * The store, one idea per file (the design is in store.c and
@@ -17,6 +17,7 @@
  *   catalog.c     guests, lanes, event types and their ev_<name> views
  *   crashes.c     crashes and crash_frames rows
  *   text.c        text helpers of the read-only commands (tables, units)
+ *   store.h       the contract: what the rest of the collector calls
  */
 #ifndef UT_STORE_INT_H
 #define UT_STORE_INT_H
