@@ -38,7 +38,7 @@ GUEST_HOSTED_SRC := tracer-guest/port_hosted.c
 # found by name from each folder.
 COLLECTOR_SRC := $(filter-out collector/cli/main.c,$(wildcard collector/*/*.c))
 COLLECTOR_INC := -Icollector -Icollector/transport -Icollector/crash \
-	-Icollector/db -Icollector/cli
+	-Icollector/store -Icollector/db -Icollector/cli
 VIEWER_SRC := $(wildcard viewer/*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 E2E_PROGS := $(patsubst tests/e2e/%.c,$(B)/tests/e2e/%,$(wildcard tests/e2e/*.c))
