@@ -18,16 +18,9 @@
 
 #include "collector.h"
 #include "store_int.h"
+#include "tracedb.h"
 
 /* ---- names stored as text ------------------------------------------------------------ */
-
-static const char *const kind_names[UT_KIND__COUNT] = {
-	[UT_KIND_INSTANT] = "instant",
-	[UT_KIND_SPAN_BEGIN] = "span_begin",
-	[UT_KIND_SPAN_END] = "span_end",
-	[UT_KIND_COUNTER] = "counter",
-	[UT_KIND_LOG] = "log",
-};
 
 static const char *const ftype_names[UT_T__COUNT] = {
 	[UT_T_U8] = "u8",   [UT_T_U16] = "u16", [UT_T_U32] = "u32",
@@ -36,9 +29,12 @@ static const char *const ftype_names[UT_T__COUNT] = {
 	[UT_T_STR] = "str", [UT_T_BYTES] = "bytes",
 };
 
+/* event_types.kind: the one table of kind names (collector/db/tracedb.c),
+ * shared with every reader of the database */
 static const char *kind_name(unsigned k)
 {
-	return k < UT_KIND__COUNT ? kind_names[k] : "unknown";
+	const char *n = k < UT_KIND__COUNT ? ut_kind_name((int)k) : NULL;
+	return n ? n : "unknown";
 }
 
 static const char *ftype_name(unsigned t)
