@@ -157,6 +157,14 @@ long ut_reader_drain(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 int ut_reader_finish(ut_reader_t *r, uint32_t i, const ut_sink_t *sink);
 /* Let the guest reuse what has been read (call after the store commit). */
 void ut_reader_release(ut_reader_t *r);
+/* True if ring (i) holds nothing past the cursor (head read once). */
+bool ut_reader_caught_up(const ut_reader_t *r, uint32_t i);
+/* The collector's fields of the live header, written only here: publish
+ * (pid) (once) and state UT_COLL_ATTACHED; set collector_state to (state)
+ * (enum ut_collector_state); count one more heartbeat. */
+void ut_reader_announce(ut_reader_t *r, uint32_t pid);
+void ut_reader_set_collector(ut_reader_t *r, uint32_t state);
+void ut_reader_heartbeat(ut_reader_t *r);
 /* The guest's state field, read once. */
 uint32_t ut_reader_state(const ut_reader_t *r);
 /* Convert raw ticks to ns with the guest's calibration (saturating). */

@@ -180,9 +180,7 @@ static int guest_attach(struct engine *e, struct cguest *g)
 	}
 	g->rd->on_type = sink_type;
 	g->rd->on_type_ctx = g;
-	struct ut_area_hdr *live = g->t.map;
-	ut_store_once(&live->collector_pid, (uint32_t)getpid());
-	ut_store_release(&live->collector_state, (uint32_t)UT_COLL_ATTACHED);
+	ut_reader_announce(g->rd, (uint32_t)getpid());
 	g->phase = G_LIVE;
 	snprintf(g->status, sizeof(g->status), "running");
 	if (!e->o->quiet)
@@ -233,7 +231,7 @@ static long guest_drain(struct engine *e, struct cguest *g)
 		if (n == -1)
 			return guest_corrupt(e, g) ? -1 : 0;
 		moved += (long)(rr->cursor - before);
-		if (rr->cursor != ut_load_acquire(&rr->rh->head))
+		if (!ut_reader_caught_up(rd, i))
 			caught_up = false;
 	}
 	if (final && caught_up) {
@@ -273,19 +271,18 @@ static long guest_drain(struct engine *e, struct cguest *g)
 /* Called after the commit: release ring space, finish detaching. */
 static void guest_after_commit(struct engine *e, struct cguest *g)
 {
-	struct ut_area_hdr *live = g->t.map;
-
 	if (g->rd && g->id > 0 && strcmp(g->status, "corrupt") &&
 	    strcmp(g->status, "rejected"))
 		ut_reader_release(g->rd);
 	if (g->phase == G_LIVE) {
-		live->collector_heartbeat++;
+		ut_reader_heartbeat(g->rd);
 		return;
 	}
 	if (g->phase != G_DONE || !g->t.map)
 		return;
 	if (strcmp(g->status, "corrupt") && strcmp(g->status, "rejected")) {
-		ut_store_release(&live->collector_state, (uint32_t)UT_COLL_DONE);
+		if (g->rd)
+			ut_reader_set_collector(g->rd, UT_COLL_DONE);
 		e->tp->done(e->tp, &g->t, !strcmp(g->status, "crashed"));
 		if (!e->o->quiet)
 			fprintf(stderr, "unitrace %s: %s %s: %llu events, "
@@ -409,11 +406,8 @@ undo:
 static void detach_all(struct engine *e)
 {
 	for (struct cguest *g = e->guests; g; g = g->next) {
-		if (g->phase == G_LIVE && g->t.map) {
-			struct ut_area_hdr *live = g->t.map;
-			ut_store_release(&live->collector_state,
-					 (uint32_t)UT_COLL_NONE);
-		}
+		if (g->phase == G_LIVE && g->t.map && g->rd)
+			ut_reader_set_collector(g->rd, UT_COLL_NONE);
 	}
 	while (e->guests) {
 		struct cguest *g = e->guests;
