@@ -424,7 +424,7 @@ int ut_collect(ut_collect_opts_t *o)
 {
 	struct engine e;
 	struct sigaction sa;
-	char err[512];
+	char err[512], serr[PATH_MAX + 256];
 	int64_t start = now_ms(), last_scan = 0;
 	bool child_gone = false;
 	int status = 0;
@@ -466,7 +466,8 @@ int ut_collect(ut_collect_opts_t *o)
 		e.tp->destroy(e.tp);
 		return 1;
 	}
-	if (e.tp->start(e.tp, o->cmd)) {
+	if (e.tp->start(e.tp, serr, sizeof(serr))) {
+		ut_error(o->cmd, "%s", serr);
 		ut_store_close(e.st);
 		e.tp->destroy(e.tp);
 		return 1;

@@ -134,20 +134,20 @@ static bool is_entry(const char *name)
 	return n > 3 && name[0] != '.' && !strcmp(name + n - 3, ".ut");
 }
 
-static int htp_start(ut_transport_t *t, const char *cmd)
+static int htp_start(ut_transport_t *t, char *err, size_t errlen)
 {
 	struct hosted_tp *h = (struct hosted_tp *)t;
 	struct stat st;
 
 	if (mkdir(h->dir, 0700) != 0 && errno != EEXIST) {
-		ut_error(cmd, "cannot create rendezvous directory %s: %s",
+		snprintf(err, errlen, "cannot create rendezvous directory %s: %s",
 			 h->dir, strerror(errno));
 		return -1;
 	}
 	/* Someone else's directory could hide, replace or plant guests. */
 	if (lstat(h->dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
 	    st.st_uid != geteuid() || (st.st_mode & 022)) {
-		ut_error(cmd, "rendezvous directory %s is not a directory "
+		snprintf(err, errlen, "rendezvous directory %s is not a directory "
 			 "owned by you and writable only by you; remove it or "
 			 "choose another with --dir", h->dir);
 		return -1;
@@ -155,7 +155,8 @@ static int htp_start(ut_transport_t *t, const char *cmd)
 	h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (h->ino < 0 || inotify_add_watch(h->ino, h->dir,
 			IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0) {
-		ut_error(cmd, "cannot watch %s: %s", h->dir, strerror(errno));
+		snprintf(err, errlen, "cannot watch %s: %s", h->dir,
+			 strerror(errno));
 		return -1;
 	}
 	return 0;

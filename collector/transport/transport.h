@@ -53,9 +53,9 @@ typedef int (*ut_tp_found_fn)(void *ctx, const char *entry,
 
 struct ut_transport {
 	const char *name;  /* "hosted", "xen" */
-	/* After the database is open: start watching.  0, or -1 after
-	 * printing a message for (cmd). */
-	int (*start)(ut_transport_t *t, const char *cmd);
+	/* After the database is open: start watching.  0, or -1 with a
+	 * message in (err).  No transport call logs. */
+	int (*start)(ut_transport_t *t, char *err, size_t errlen);
 	/* What we watch, for the start-up line. */
 	const char *(*watching)(ut_transport_t *t);
 	/* List the guests published now through (found).  -1 if the list

@@ -20,9 +20,9 @@ struct xen_tp {
 	int ndoms;
 };
 
-static int xtp_start(ut_transport_t *t, const char *cmd)
+static int xtp_start(ut_transport_t *t, char *err, size_t errlen)
 {
-	(void)t, (void)cmd; /* the watches were set by ut_xen_open */
+	(void)t, (void)err, (void)errlen; /* ut_xen_open set the watches */
 	return 0;
 }
 
