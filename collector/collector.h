@@ -176,31 +176,6 @@ void ut_reader_guest_info(const ut_reader_t *r, ut_guest_info_t *g);
  * with the reason in r->err; (out) holds the copy either way. */
 int ut_reader_crash(ut_reader_t *r, struct ut_crash_rec *out);
 
-/* ---- hosted.c: the hosted transport (memfd + rendezvous directory) ---- */
-
-typedef struct ut_hosted {
-	int fd;        /* our own descriptor on the guest's memfd */
-	void *map;
-	uint64_t size;
-	bool dead;     /* the guest's flock is gone */
-	int pid;       /* from the rendezvous link, not from the guest */
-	int guest_fd;  /* N in /proc/PID/fd/N */
-	uint64_t dev, ino; /* identity of the memfd */
-} ut_hosted_t;
-
-/* The default rendezvous directory (same rule as the hosted port). */
-void ut_hosted_default_dir(char *buf, size_t cap);
-/* Open and map the rendezvous entry at (path).  Refuses anything that is
- * not a symlink to /proc/PID/fd/N naming a sealed memfd.  0, or -1 with a
- * reason in (err); ENOENT-style failures return -2 (stale entry). */
-int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen);
-/* True while the guest process holds its lock. */
-bool ut_hosted_alive(ut_hosted_t *h);
-void ut_hosted_close(ut_hosted_t *h);
-/* True if /proc/PID/fd/N still names our memfd: the process behind (h) is
- * the one that published it (guards a dump against pid reuse and lies). */
-bool ut_hosted_same_process(const ut_hosted_t *h);
-
 /* ---- collect.c: the collection engine ---------------------------------- */
 
 typedef struct ut_collect_opts {
@@ -213,7 +188,8 @@ typedef struct ut_collect_opts {
 	                         database, in cores/ */
 	bool no_core;         /* capture crashes without writing cores */
 	bool quiet;
-	/* Non-NULL: serve Xen domains (xen.h) instead of the directory. */
+	/* Non-NULL: serve Xen domains (xen.h) instead of the directory
+	 * (the hosted and Xen transports: transport/transport.h). */
 	const struct ut_xen_opts *xen;
 	/* unitrace run: stop once this child has exited and every guest is
 	 * final; 0 for collect. */

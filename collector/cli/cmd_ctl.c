@@ -25,6 +25,7 @@
 
 #include "collector.h"
 #include "ctl_chan.h"
+#include "transport.h" /* ut_hosted_default_dir */
 #include "ut_ctl.h"
 
 static const char ctl_usage[] =

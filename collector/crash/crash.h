@@ -11,6 +11,7 @@
 
 #include "collector.h"
 #include "core.h"
+#include "transport.h" /* ut_hosted_t */
 
 /* ---- hosted_dump.c: a crashed hosted process as a memory source -------- */
 

@@ -20,6 +20,33 @@
 
 struct ut_crash_opts; /* crash.h */
 
+/* ---- hosted.c: one hosted guest (memfd + rendezvous directory) ---------- */
+
+typedef struct ut_hosted {
+	int fd;        /* our own descriptor on the guest's memfd */
+	void *map;
+	uint64_t size;
+	bool dead;     /* the guest's flock is gone */
+	int pid;       /* from the rendezvous link, not from the guest */
+	int guest_fd;  /* N in /proc/PID/fd/N */
+	uint64_t dev, ino; /* identity of the memfd */
+} ut_hosted_t;
+
+/* The default rendezvous directory (same rule as the hosted port). */
+void ut_hosted_default_dir(char *buf, size_t cap);
+/* Open and map the rendezvous entry at (path).  Refuses anything that is
+ * not a symlink to /proc/PID/fd/N naming a sealed memfd.  0, or -1 with a
+ * reason in (err); ENOENT-style failures return -2 (stale entry). */
+int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen);
+/* True while the guest process holds its lock. */
+bool ut_hosted_alive(ut_hosted_t *h);
+void ut_hosted_close(ut_hosted_t *h);
+/* True if /proc/PID/fd/N still names our memfd: the process behind (h) is
+ * the one that published it (guards a dump against pid reuse and lies). */
+bool ut_hosted_same_process(const ut_hosted_t *h);
+
+/* ---- the interface the engine uses --------------------------------------- */
+
 /* One guest as the transport sees it. */
 typedef struct ut_tp_guest {
 	char entry[NAME_MAX + 1]; /* unique key: file name, "domN" */
