@@ -157,6 +157,14 @@ long ut_reader_drain(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 int ut_reader_finish(ut_reader_t *r, uint32_t i, const ut_sink_t *sink);
 /* Let the guest reuse what has been read (call after the store commit). */
 void ut_reader_release(ut_reader_t *r);
+/* True if ring (i) holds nothing past the cursor (head read once). */
+bool ut_reader_caught_up(const ut_reader_t *r, uint32_t i);
+/* The collector's fields of the live header, written only here: publish
+ * (pid) (once) and state UT_COLL_ATTACHED; set collector_state to (state)
+ * (enum ut_collector_state); count one more heartbeat. */
+void ut_reader_announce(ut_reader_t *r, uint32_t pid);
+void ut_reader_set_collector(ut_reader_t *r, uint32_t state);
+void ut_reader_heartbeat(ut_reader_t *r);
 /* The guest's state field, read once. */
 uint32_t ut_reader_state(const ut_reader_t *r);
 /* Convert raw ticks to ns with the guest's calibration (saturating). */
@@ -167,31 +175,6 @@ void ut_reader_guest_info(const ut_reader_t *r, ut_guest_info_t *g);
  * kind, register layout, vCPU, signal; reason made printable).  0, or -1
  * with the reason in r->err; (out) holds the copy either way. */
 int ut_reader_crash(ut_reader_t *r, struct ut_crash_rec *out);
-
-/* ---- hosted.c: the hosted transport (memfd + rendezvous directory) ---- */
-
-typedef struct ut_hosted {
-	int fd;        /* our own descriptor on the guest's memfd */
-	void *map;
-	uint64_t size;
-	bool dead;     /* the guest's flock is gone */
-	int pid;       /* from the rendezvous link, not from the guest */
-	int guest_fd;  /* N in /proc/PID/fd/N */
-	uint64_t dev, ino; /* identity of the memfd */
-} ut_hosted_t;
-
-/* The default rendezvous directory (same rule as the hosted port). */
-void ut_hosted_default_dir(char *buf, size_t cap);
-/* Open and map the rendezvous entry at (path).  Refuses anything that is
- * not a symlink to /proc/PID/fd/N naming a sealed memfd.  0, or -1 with a
- * reason in (err); ENOENT-style failures return -2 (stale entry). */
-int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen);
-/* True while the guest process holds its lock. */
-bool ut_hosted_alive(ut_hosted_t *h);
-void ut_hosted_close(ut_hosted_t *h);
-/* True if /proc/PID/fd/N still names our memfd: the process behind (h) is
- * the one that published it (guards a dump against pid reuse and lies). */
-bool ut_hosted_same_process(const ut_hosted_t *h);
 
 /* ---- collect.c: the collection engine ---------------------------------- */
 
@@ -205,7 +188,8 @@ typedef struct ut_collect_opts {
 	                         database, in cores/ */
 	bool no_core;         /* capture crashes without writing cores */
 	bool quiet;
-	/* Non-NULL: serve Xen domains (xen.h) instead of the directory. */
+	/* Non-NULL: serve Xen domains (xen.h) instead of the directory
+	 * (the hosted and Xen transports: transport/transport.h). */
 	const struct ut_xen_opts *xen;
 	/* unitrace run: stop once this child has exited and every guest is
 	 * final; 0 for collect. */

@@ -1,16 +1,10 @@
 /*
- * Crash capture for hosted guests: the sequence the collector runs when a
- * guest's state becomes CRASHED (after draining its rings, so the events
- * right before the crash are stored).
- *
- *   1. copy and validate the crash record;
- *   2. check that the process behind the rendezvous link is still the one
- *      that published the area (it waits in its crash handler);
- *   3. write the ELF core from /proc/PID/mem, with the crash record and
- *      build id as notes;
- *   4. frame-pointer walk over the dumped memory, symbolized from the live
- *      process's modules; CFI unwind of the core as the second opinion;
- *   5. store the crash row and both backtraces (the better one primary).
+ * Crash capture: the sequence the collector runs when a guest's state
+ * becomes CRASHED (after draining its rings, so the events right before
+ * the crash are stored), the same for every transport (crash.h); the
+ * transport supplies the memory and registers (hosted_dump.c: the stopped
+ * process through /proc; xen_dump.c: the preserved domain's frames and
+ * vCPUs).
  *
  * What goes wrong on the guest's side (a lying record, memory we cannot
  * read) ends up in the crash row's note; only store failures are returned.
@@ -81,12 +75,11 @@ bool ut_crash_write_core(const ut_crash_opts_t *o, const char *core_path,
 	return true;
 }
 
-int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
-			    ut_hosted_t *t, const ut_crash_opts_t *o)
+int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+		     ut_crash_src_t *src, const ut_crash_opts_t *o)
 {
 	struct ut_crash_rec rec;
-	char note[1024] = "", err[512], exe[PATH_MAX] = "";
-	char core_path[PATH_MAX] = "";
+	char note[1024] = "", err[512], core_path[PATH_MAX] = "";
 	ut_backtrace_t *fp = calloc(1, sizeof(*fp));
 	ut_backtrace_t *cfi = calloc(1, sizeof(*cfi));
 	bool valid, core_ok = false;
@@ -98,8 +91,14 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 		free(cfi);
 		return -1;
 	}
-	valid = ut_reader_crash(rd, &rec) == 0;
-	if (!valid) {
+	if (src->record_optional && ut_reader_state(rd) != UT_STATE_CRASHED) {
+		valid = false;
+		memset(&rec, 0, sizeof(rec));
+		ut_note_append(note, sizeof(note), "%s%s", "the domain crashed without "
+		       "writing a unitrace crash record");
+		snprintf(rec.reason, sizeof(rec.reason), "domain crashed (no "
+			 "crash record)");
+	} else if (!(valid = ut_reader_crash(rd, &rec) == 0)) {
 		ut_note_append(note, sizeof(note), "%scrash record rejected: %s", rd->err);
 		if (rec.magic != UT_CRASH_MAGIC)
 			memset(&rec, 0, sizeof(rec));
@@ -108,51 +107,32 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 		ts = ut_reader_ns(rd, rec.ts);
 	}
 
-	bool same = ut_hosted_same_process(t);
-	if (same) {
-		char link[64];
-		snprintf(link, sizeof(link), "/proc/%d/exe", t->pid);
-		ssize_t n = readlink(link, exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = 0;
-	} else {
-		ut_note_append(note, sizeof(note), "%s%s", "the process is gone or is not "
-		       "the one that published the area: no memory to dump");
-	}
+	src->prepare(src, rd, &rec, valid, note, sizeof(note));
 
-	crash = ut_store_crash(st, guest_id, &rec, ts, NULL, exe[0] ? exe : NULL);
+	crash = ut_store_crash(st, guest_id, &rec, ts, NULL, src->elf);
 	if (crash < 0)
 		goto fail;
 
-	ut_hosted_mem_t m;
-	if (same && ut_hosted_mem_open(t->pid, &m, err, sizeof(err)) == 0) {
-		uint32_t tid = rec.tid ? rec.tid : (uint32_t)t->pid;
-
+	if (src->open_mem(src, &rec, note, sizeof(note)) == 0) {
 		if (o->core_dir) {
 			ut_core_note_t notes[6];
-			size_t nn = 0;
-			ut_core_thread_t thr;
-			const char *base = strrchr(exe, '/');
+			size_t nn = src->core_notes(src, notes);
 
-			ut_hosted_notes(&m, base ? base + 1 : "guest", notes, &nn);
 			if (valid)
 				ut_core_note_crash(&notes[nn++], &rec);
 			if (rd->hdr.build_id_len)
 				ut_core_note_build_id(&notes[nn++], rd->hdr.build_id,
 						      rd->hdr.build_id_len);
-			memset(&thr, 0, sizeof(thr));
-			thr.tid = tid;
-			thr.signo = rec.kind == UT_CRASH_PANIC ? SIGABRT : rec.signo;
-			memcpy(thr.regs, rec.regs, sizeof(thr.regs));
-			snprintf(core_path, sizeof(core_path), "%s/%s.%d.%lld.core",
-				 o->core_dir, base ? base + 1 : "guest", t->pid,
-				 (long long)crash);
-			core_ok = ut_crash_write_core(o, core_path, &m.src, &thr, 1,
-						      notes, nn, note, sizeof(note));
+			snprintf(core_path, sizeof(core_path), "%s/%s.%lld.core",
+				 o->core_dir, src->core_name, (long long)crash);
+			core_ok = ut_crash_write_core(o, core_path, src->mem,
+						      src->thr, src->nthr, notes,
+						      nn, note, sizeof(note));
 		}
-		if (valid) {
+		if (valid || src->walk_without_record) {
 			ut_symtab_t *sym;
-			ut_bt_fp_walk(&m.src, rec.regs, fp);
-			sym = ut_symtab_pid(t->pid, err, sizeof(err));
+			ut_bt_fp_walk(src->mem, src->thr[0].regs, fp);
+			sym = src->symtab(src, err, sizeof(err));
 			if (sym) {
 				ut_bt_symbolize(sym, fp);
 				ut_symtab_free(sym);
@@ -160,14 +140,13 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 				ut_note_append(note, sizeof(note), "%sno symbols: %s", err);
 			}
 			/* The second opinion; a partial result is kept. */
-			if (core_ok)
-				ut_bt_cfi_core(core_path, exe[0] ? exe : NULL, tid,
-					       cfi, err, sizeof(err));
+			if (core_ok && (src->elf || !src->cfi_needs_elf))
+				ut_bt_cfi_core(core_path, src->elf,
+					       src->thr[0].tid, cfi, err,
+					       sizeof(err));
 		}
-		ut_hosted_mem_close(&m);
-	} else if (same) {
-		ut_note_append(note, sizeof(note), "%sno core: %s", err);
 	}
+	src->release(src);
 
 	if (ut_store_crash_core(st, crash, core_ok ? core_path : NULL,
 				note[0] ? note : NULL))
@@ -180,13 +159,14 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 			goto fail;
 	}
 	if (!o->quiet)
-		fprintf(stderr, "unitrace %s: crash %lld captured: %s%s%s%s\n",
-			o->cmd, (long long)crash, rec.reason, note[0] ? " (" : "",
-			note, note[0] ? ")" : "");
+		fprintf(stderr, "unitrace %s: crash %lld%s captured: %s%s%s%s\n",
+			o->cmd, (long long)crash, src->what, rec.reason,
+			note[0] ? " (" : "", note, note[0] ? ")" : "");
 	goto out;
 fail:
 	rc = -1;
 out:
+	src->release(src);
 	free(fp);
 	free(cfi);
 	return rc;

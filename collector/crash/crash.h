@@ -7,8 +7,11 @@
 #ifndef UT_CRASH_H
 #define UT_CRASH_H
 
+#include <limits.h>
+
 #include "collector.h"
 #include "core.h"
+#include "transport.h" /* ut_hosted_t */
 
 /* ---- hosted_dump.c: a crashed hosted process as a memory source -------- */
 
@@ -54,6 +57,66 @@ bool ut_crash_write_core(const ut_crash_opts_t *o, const char *core_path,
 			 const ut_memsrc_t *mem, const ut_core_thread_t *thr,
 			 size_t nthr, const ut_core_note_t *notes, size_t nn,
 			 char *note, size_t notelen);
+
+/*
+ * One capture sequence for every transport (crash.c):
+ *   1. copy and validate the crash record;
+ *   2. src->prepare: the transport's checks and registers (the process is
+ *      still the one that published the area; pause a domain, read its
+ *      vCPUs); sets src->elf and src->core_name;
+ *   3. store the crash row;
+ *   4. src->open_mem: the memory source (src->mem) and threads (src->thr,
+ *      the crashing one first);
+ *   5. write the ELF core (src->core_notes, crash record, build id);
+ *   6. frame-pointer walk from thr[0], symbolized through src->symtab; CFI
+ *      unwind of the core as the second opinion;
+ *   7. src->release, then store the core path, the note and both
+ *      backtraces (the better one primary).
+ * What goes wrong on the guest's side (a lying record, memory we cannot
+ * read) ends up in the crash row's note; only store failures are returned.
+ */
+struct ut_symtab; /* backtrace.h */
+typedef struct ut_crash_src ut_crash_src_t;
+struct ut_crash_src {
+	/* Set by the transport before ut_crash_capture: */
+	bool record_optional;     /* the guest may have crashed without
+	                             writing a record (a Xen domain's
+	                             shutdown reason said crash) */
+	bool walk_without_record; /* walk thr[0] even if the record is
+	                             invalid (its registers are not the
+	                             record's) */
+	bool cfi_needs_elf;       /* no CFI unwind without src->elf */
+	const char *what;         /* for the message: "" or " of domain N" */
+	/* Set by the hooks: */
+	const char *elf;          /* the program: crash row, symbols, CFI */
+	char core_name[NAME_MAX + 16]; /* core file: NAME.CRASH.core */
+	const ut_memsrc_t *mem;
+	ut_core_thread_t *thr;
+	size_t nthr;
+	void (*prepare)(ut_crash_src_t *s, ut_reader_t *rd,
+			struct ut_crash_rec *rec, bool valid, char *note,
+			size_t notelen);
+	/* 0 with mem, thr and nthr set; -1 (the note says why, if that is
+	 * news). */
+	int (*open_mem)(ut_crash_src_t *s, const struct ut_crash_rec *rec,
+			char *note, size_t notelen);
+	/* The transport's core notes into notes[0..3); how many. */
+	size_t (*core_notes)(ut_crash_src_t *s, ut_core_note_t *notes);
+	/* Symbols for the walk; NULL with the reason in (err). */
+	struct ut_symtab *(*symtab)(ut_crash_src_t *s, char *err,
+				    size_t errlen);
+	/* Close the memory, resume the guest.  Called again on every way
+	 * out: must be idempotent. */
+	void (*release)(ut_crash_src_t *s);
+};
+
+/* Run the sequence above for guest (guest_id) read through (rd).  Inside
+ * a store transaction.  0, or -1 on a store failure (fatal for the
+ * collector). */
+int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+		     ut_crash_src_t *src, const ut_crash_opts_t *o);
+
+/* ---- hosted_dump.c: the hosted source -------------------------------------- */
 
 /*
  * Capture the crash of hosted guest (guest_id) read through (rd) and (t):

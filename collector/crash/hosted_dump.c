@@ -6,10 +6,14 @@
  * /proc/PID/maps); the notes a debugger needs to make sense of a process
  * core (NT_PRPSINFO, NT_AUXV, NT_FILE) come from /proc as well.  The pid is
  * the one from the rendezvous link, checked against the memfd it published.
+ * The end of this file is the hosted source of the capture sequence
+ * (crash.h, crash.c).
  */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backtrace.h"
 #include "crash.h"
 
 struct file_map {
@@ -247,4 +252,110 @@ int ut_hosted_notes(ut_hosted_mem_t *m, const char *exe_name,
 	}
 	*nnotes = n;
 	return 0;
+}
+
+/* ---- the hosted source of ut_crash_capture --------------------------------- */
+
+typedef struct hosted_src {
+	ut_crash_src_t s; /* first: the sequence's handle */
+	ut_hosted_t *t;
+	bool same;        /* the process is the one that published the area */
+	bool mem_open;
+	ut_hosted_mem_t m;
+	ut_core_thread_t thr;
+	char exe[PATH_MAX];
+} hosted_src_t;
+
+static void hs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
+		       struct ut_crash_rec *rec, bool valid, char *note,
+		       size_t notelen)
+{
+	hosted_src_t *h = (hosted_src_t *)s;
+	const char *base;
+
+	(void)rd, (void)rec, (void)valid;
+	/* It waits in its crash handler, unless it was killed and its pid
+	 * reused. */
+	h->same = ut_hosted_same_process(h->t);
+	if (h->same) {
+		char link[64];
+		snprintf(link, sizeof(link), "/proc/%d/exe", h->t->pid);
+		ssize_t n = readlink(link, h->exe, sizeof(h->exe) - 1);
+		h->exe[n > 0 ? n : 0] = 0;
+	} else {
+		ut_note_append(note, notelen, "%s%s", "the process is gone or is not "
+		       "the one that published the area: no memory to dump");
+	}
+	s->elf = h->exe[0] ? h->exe : NULL;
+	base = strrchr(h->exe, '/');
+	snprintf(s->core_name, sizeof(s->core_name), "%s.%d",
+		 base ? base + 1 : "guest", h->t->pid);
+}
+
+static int hs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
+		       char *note, size_t notelen)
+{
+	hosted_src_t *h = (hosted_src_t *)s;
+	char err[512];
+
+	if (!h->same)
+		return -1;
+	if (ut_hosted_mem_open(h->t->pid, &h->m, err, sizeof(err))) {
+		ut_note_append(note, notelen, "%sno core: %s", err);
+		return -1;
+	}
+	h->mem_open = true;
+	memset(&h->thr, 0, sizeof(h->thr));
+	h->thr.tid = rec->tid ? rec->tid : (uint32_t)h->t->pid;
+	h->thr.signo = rec->kind == UT_CRASH_PANIC ? SIGABRT : rec->signo;
+	memcpy(h->thr.regs, rec->regs, sizeof(h->thr.regs));
+	s->mem = &h->m.src;
+	s->thr = &h->thr;
+	s->nthr = 1;
+	return 0;
+}
+
+static size_t hs_core_notes(ut_crash_src_t *s, ut_core_note_t *notes)
+{
+	hosted_src_t *h = (hosted_src_t *)s;
+	const char *base = strrchr(h->exe, '/');
+	size_t nn = 0;
+
+	ut_hosted_notes(&h->m, base ? base + 1 : "guest", notes, &nn);
+	return nn;
+}
+
+static ut_symtab_t *hs_symtab(ut_crash_src_t *s, char *err, size_t errlen)
+{
+	/* the live process's modules */
+	return ut_symtab_pid(((hosted_src_t *)s)->t->pid, err, errlen);
+}
+
+static void hs_release(ut_crash_src_t *s)
+{
+	hosted_src_t *h = (hosted_src_t *)s;
+
+	if (h->mem_open)
+		ut_hosted_mem_close(&h->m);
+	h->mem_open = false;
+}
+
+int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+			    ut_hosted_t *t, const ut_crash_opts_t *o)
+{
+	hosted_src_t *h = calloc(1, sizeof(*h));
+	int rc;
+
+	if (!h)
+		return -1;
+	h->t = t;
+	h->s.what = "";
+	h->s.prepare = hs_prepare;
+	h->s.open_mem = hs_open_mem;
+	h->s.core_notes = hs_core_notes;
+	h->s.symtab = hs_symtab;
+	h->s.release = hs_release;
+	rc = ut_crash_capture(st, guest_id, rd, &h->s, o);
+	free(h);
+	return rc;
 }

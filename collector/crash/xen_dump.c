@@ -1,7 +1,8 @@
 /*
  * Crash capture for Xen guests: the registers and memory of a domain kept
- * by on_crash="preserve", written as the same ELF core as a hosted
- * guest's (core.c), with the same frame-pointer backtrace (backtrace.c).
+ * by on_crash="preserve", the Xen source of the capture sequence (crash.h,
+ * crash.c), so it is written as the same ELF core as a hosted guest's
+ * (core.c), with the same frame-pointer backtrace (backtrace.c).
  *
  * Memory: every populated guest frame, found by mapping the whole
  * guest-physical space up to xc_domain_maximum_gpfn in batches with
@@ -307,151 +308,136 @@ static size_t gather_threads(ut_xen_t *x, uint32_t domid, bool hvm,
 	return n;
 }
 
+/* ---- the Xen source of ut_crash_capture ------------------------------------ */
+
+typedef struct xen_src {
+	ut_crash_src_t s; /* first: the sequence's handle */
+	ut_xen_t *x;
+	ut_xen_dom_t *d;
+	bool paused;
+	char what[32];    /* " of domain N" */
+	ut_core_thread_t thr[UT_MAX_RINGS];
+	char psinfo[UT_CORE_PRPSINFO_SIZE];
+	xmem_t m;
+} xen_src_t;
+
+/* Pause the domain and read its vCPUs. */
+static void xs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
+		       struct ut_crash_rec *rec, bool valid, char *note,
+		       size_t notelen)
+{
+	xen_src_t *xs = (xen_src_t *)s;
+	ut_xen_t *x = xs->x;
+	uint32_t domid = xs->d->domid, crash_vcpu = 0;
+	xc_dominfo_t info;
+	bool have_info;
+
+	if (valid && rec->vcpu < rd->nr_rings)
+		crash_vcpu = rd->rings[rec->vcpu].vcpu;
+	/* A consistent picture: nothing runs while we read (a domain that
+	 * has shut down is not running anyway; the pause count is ours). */
+	have_info = xc_domain_getinfo(x->xch, domid, 1, &info) == 1 &&
+		    info.domid == domid && !info.dying;
+	if (have_info && xc_domain_pause(x->xch, domid) == 0)
+		xs->paused = true;
+	if (have_info) {
+		uint32_t maxv = info.max_vcpu_id < UT_MAX_RINGS ? info.max_vcpu_id
+							       : UT_MAX_RINGS - 1;
+		s->nthr = gather_threads(x, domid, info.hvm, maxv, rec, valid,
+					 crash_vcpu, xs->thr, UT_MAX_RINGS, note,
+					 notelen);
+	} else {
+		ut_note_append(note, notelen, "%s%s", "the domain is gone: no "
+		       "registers or memory to dump");
+	}
+	if (!valid && s->nthr) { /* the row shows what the vCPU held */
+		rec->arch = UT_ARCH_X86_64;
+		memcpy(rec->regs, xs->thr[0].regs, sizeof(rec->regs));
+	}
+	s->elf = x->o.elf_path;
+	snprintf(s->core_name, sizeof(s->core_name), "xen-dom%u", domid);
+}
+
+static int xs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
+		       char *note, size_t notelen)
+{
+	xen_src_t *xs = (xen_src_t *)s;
+	char err[512];
+
+	(void)rec;
+	if (!s->nthr)
+		return -1;
+	if (!xs->x->fmem) {
+		ut_note_append(note, notelen, "%s%s", "no core: cannot open "
+		       "/dev/xen/privcmd for foreign mappings");
+		return -1;
+	}
+	xs->m.x = xs->x;
+	xs->m.domid = xs->d->domid;
+	if (xmem_probe(&xs->m, err, sizeof(err))) {
+		ut_note_append(note, notelen, "%sno core: %s", err);
+		return -1;
+	}
+	xs->m.src.ctx = &xs->m;
+	xs->m.src.ranges = xs->m.ranges;
+	xs->m.src.nranges = xs->m.n;
+	xs->m.src.read = xmem_read;
+	s->mem = &xs->m.src;
+	s->thr = xs->thr;
+	return 0;
+}
+
+static size_t xs_core_notes(ut_crash_src_t *s, ut_core_note_t *notes)
+{
+	xen_src_t *xs = (xen_src_t *)s;
+	const char *name = xs->d->name[0] ? xs->d->name : "domU";
+
+	ut_core_note_prpsinfo(&notes[0], xs->psinfo, name, NULL, xs->d->domid);
+	return 1;
+}
+
+static ut_symtab_t *xs_symtab(ut_crash_src_t *s, char *err, size_t errlen)
+{
+	if (!s->elf) {
+		snprintf(err, errlen, "give the unikernel's ELF with --elf");
+		return NULL;
+	}
+	return ut_symtab_elf(s->elf, 0, err, errlen);
+}
+
+static void xs_release(ut_crash_src_t *s)
+{
+	xen_src_t *xs = (xen_src_t *)s;
+
+	xmem_close(&xs->m);
+	if (xs->paused)
+		xc_domain_unpause(xs->x->xch, xs->d->domid);
+	xs->paused = false;
+}
+
 int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 			 ut_xen_t *x, ut_xen_dom_t *d,
 			 const struct ut_crash_opts *o)
 {
-	struct ut_crash_rec rec;
-	char note[1024] = "", err[512], core_path[PATH_MAX] = "";
-	const char *elf = x->o.elf_path;
-	ut_backtrace_t *fp = calloc(1, sizeof(*fp));
-	ut_backtrace_t *cfi = calloc(1, sizeof(*cfi));
-	ut_core_thread_t *thr = calloc(UT_MAX_RINGS, sizeof(*thr));
-	xmem_t *m = calloc(1, sizeof(*m));
-	bool valid, core_ok = false, paused = false, have_info;
-	uint32_t crash_vcpu = 0;
-	xc_dominfo_t info;
-	size_t nthr = 0;
-	int64_t ts = -1, crash;
-	int rc = 0;
+	xen_src_t *xs = calloc(1, sizeof(*xs));
+	int rc;
 
-	if (!fp || !cfi || !thr || !m) {
-		rc = -1;
-		goto out;
-	}
-	if (ut_reader_state(rd) != UT_STATE_CRASHED) {
-		valid = false;
-		memset(&rec, 0, sizeof(rec));
-		ut_note_append(note, sizeof(note), "%s%s", "the domain crashed without "
-		       "writing a unitrace crash record");
-		snprintf(rec.reason, sizeof(rec.reason), "domain crashed (no "
-			 "crash record)");
-	} else if (!(valid = ut_reader_crash(rd, &rec) == 0)) {
-		ut_note_append(note, sizeof(note), "%scrash record rejected: %s", rd->err);
-		if (rec.magic != UT_CRASH_MAGIC)
-			memset(&rec, 0, sizeof(rec));
-		snprintf(rec.reason, sizeof(rec.reason), "invalid crash record");
-	} else {
-		ts = ut_reader_ns(rd, rec.ts);
-		if (rec.vcpu < rd->nr_rings)
-			crash_vcpu = rd->rings[rec.vcpu].vcpu;
-	}
-
-	/* A consistent picture: nothing runs while we read (a domain that
-	 * has shut down is not running anyway; the pause count is ours). */
-	have_info = xc_domain_getinfo(x->xch, d->domid, 1, &info) == 1 &&
-		    info.domid == d->domid && !info.dying;
-	if (have_info && xc_domain_pause(x->xch, d->domid) == 0)
-		paused = true;
-	if (have_info) {
-		uint32_t maxv = info.max_vcpu_id < UT_MAX_RINGS ? info.max_vcpu_id
-							       : UT_MAX_RINGS - 1;
-		nthr = gather_threads(x, d->domid, info.hvm, maxv, &rec, valid,
-				      crash_vcpu, thr, UT_MAX_RINGS, note,
-				      sizeof(note));
-	} else {
-		ut_note_append(note, sizeof(note), "%s%s", "the domain is gone: no "
-		       "registers or memory to dump");
-	}
-	if (!valid && nthr) { /* the row shows what the vCPU held */
-		rec.arch = UT_ARCH_X86_64;
-		memcpy(rec.regs, thr[0].regs, sizeof(rec.regs));
-	}
-
-	crash = ut_store_crash(st, guest_id, &rec, ts, NULL, elf);
-	if (crash < 0) {
-		rc = -1;
-		goto out;
-	}
-
-	m->x = x;
-	m->domid = d->domid;
-	if (nthr && !x->fmem) {
-		ut_note_append(note, sizeof(note), "%s%s", "no core: cannot open "
-		       "/dev/xen/privcmd for foreign mappings");
-	} else if (nthr && xmem_probe(m, err, sizeof(err)) == 0) {
-		m->src.ctx = m;
-		m->src.ranges = m->ranges;
-		m->src.nranges = m->n;
-		m->src.read = xmem_read;
-		if (o->core_dir) {
-			ut_core_note_t notes[3];
-			size_t nn = 0;
-			char psinfo[UT_CORE_PRPSINFO_SIZE];
-			const char *name = d->name[0] ? d->name : "domU";
-
-			ut_core_note_prpsinfo(&notes[nn++], psinfo, name, NULL,
-					      d->domid);
-			if (valid)
-				ut_core_note_crash(&notes[nn++], &rec);
-			if (rd->hdr.build_id_len)
-				ut_core_note_build_id(&notes[nn++], rd->hdr.build_id,
-						      rd->hdr.build_id_len);
-			snprintf(core_path, sizeof(core_path), "%s/xen-dom%u.%lld.core",
-				 o->core_dir, d->domid, (long long)crash);
-			core_ok = ut_crash_write_core(o, core_path, &m->src, thr, nthr,
-						      notes, nn, note, sizeof(note));
-		}
-		ut_bt_fp_walk(&m->src, thr[0].regs, fp);
-		if (elf) {
-			ut_symtab_t *sym = ut_symtab_elf(elf, 0, err, sizeof(err));
-			if (sym) {
-				ut_bt_symbolize(sym, fp);
-				ut_symtab_free(sym);
-			} else {
-				ut_note_append(note, sizeof(note), "%sno symbols: %s", err);
-			}
-			if (core_ok)
-				ut_bt_cfi_core(core_path, elf, thr[0].tid, cfi, err,
-					       sizeof(err));
-		} else {
-			ut_note_append(note, sizeof(note), "%s%s", "no symbols: give the "
-			       "unikernel's ELF with --elf");
-		}
-	} else if (nthr) {
-		ut_note_append(note, sizeof(note), "%sno core: %s", err);
-	}
-	xmem_close(m);
-	if (paused)
-		xc_domain_unpause(x->xch, d->domid);
-	paused = false;
-
-	if (ut_store_crash_core(st, crash, core_ok ? core_path : NULL,
-				note[0] ? note : NULL)) {
-		rc = -1;
-		goto out;
-	}
-	if (fp->n || cfi->n) {
-		const ut_backtrace_t *best = ut_bt_better(fp, cfi);
-		if ((fp->n && ut_store_crash_bt(st, crash, fp, best == fp)) ||
-		    (cfi->n && ut_store_crash_bt(st, crash, cfi, best == cfi))) {
-			rc = -1;
-			goto out;
-		}
-	}
-	if (!o->quiet)
-		fprintf(stderr, "unitrace %s: crash %lld of domain %u captured: "
-			"%s%s%s%s\n", o->cmd, (long long)crash, d->domid, rec.reason,
-			note[0] ? " (" : "", note, note[0] ? ")" : "");
-out:
-	if (paused)
-		xc_domain_unpause(x->xch, d->domid);
-	if (m)
-		xmem_close(m);
-	free(m);
-	free(thr);
-	free(fp);
-	free(cfi);
+	if (!xs)
+		return -1;
+	xs->x = x;
+	xs->d = d;
+	snprintf(xs->what, sizeof(xs->what), " of domain %u", d->domid);
+	xs->s.record_optional = true;
+	xs->s.walk_without_record = true;
+	xs->s.cfi_needs_elf = true;
+	xs->s.what = xs->what;
+	xs->s.prepare = xs_prepare;
+	xs->s.open_mem = xs_open_mem;
+	xs->s.core_notes = xs_core_notes;
+	xs->s.symtab = xs_symtab;
+	xs->s.release = xs_release;
+	rc = ut_crash_capture(st, guest_id, rd, &xs->s, o);
+	free(xs);
 	return rc;
 }
 

@@ -8,22 +8,19 @@
  * an event leaves a guest's ring only once it is on disk.  A guest that
  * writes garbage is marked corrupt and detached; the others carry on.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "crash.h"
+#include "transport.h"
 #include "xen.h"
 
 #define RING_BUDGET (4u << 20)  /* bytes per ring per cycle */
@@ -38,33 +35,22 @@ struct engine;
 struct cguest {
 	struct cguest *next;
 	struct engine *e;
-	char entry[NAME_MAX + 1]; /* file name in the rendezvous directory */
-	char label[NAME_MAX + 1]; /* the same, printable, for messages */
-	char path[PATH_MAX];
+	ut_tp_guest_t t;    /* the transport's view: entry, label, map */
 	enum phase phase;
 	int64_t first_seen_ms;
-	ut_hosted_t t;
 	ut_reader_t *rd;
 	int64_t id;
 	int64_t lane[UT_MAX_RINGS];
 	uint64_t events, lost;
 	uint64_t events_stored, lost_stored; /* as of the last commit */
 	char status[16];
-	/* Xen transport only (xd NULL for a hosted guest): */
-	ut_xen_dom_t *xd;
-	uint32_t domid;
-	bool dom_gone;      /* the domain shut down or went away */
-	bool dom_crashed;   /* ... with reason crash */
-	char gone_why[96];
 };
 
 struct engine {
 	ut_collect_opts_t *o;
 	ut_store_t *st;
 	struct cguest *guests;
-	int ino;
-	ut_xen_t *xen;      /* --xen: the Xen transport instead of the directory */
-	char dir[PATH_MAX - NAME_MAX - 2];
+	ut_transport_t *tp; /* hosted or Xen (transport.h) */
 	char core_dir[PATH_MAX];
 	uint64_t events;
 	uint64_t lost;
@@ -82,12 +68,6 @@ static int64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool is_entry(const char *name)
-{
-	size_t n = strlen(name);
-	return n > 3 && name[0] != '.' && !strcmp(name + n - 3, ".ut");
 }
 
 /* ---- the sink: decoded events into the store ---------------------------- */
@@ -114,62 +94,6 @@ static int sink_type(void *ctx, ut_evtype_t *t)
 	return ut_store_evtype(g->e->st, g->id, t);
 }
 
-/* ---- the transport: hosted (memfd) or Xen (grant mapping, xen.h) --------- */
-
-/* Map (g)'s shared area into g->t.map and g->t.size.  0; -1 with a reason
- * in (err): reject the guest; -2: it went away (stale). */
-static int tp_open(struct engine *e, struct cguest *g, char *err, size_t len)
-{
-	int rc;
-
-	if (!e->xen)
-		return ut_hosted_open(g->path, &g->t, err, len);
-	rc = ut_xen_dom_open(e->xen, g->domid, &g->xd, g->label,
-			     sizeof(g->label), err, len);
-	if (rc == 0)
-		g->t.map = ut_xen_dom_area(g->xd, &g->t.size);
-	return rc;
-}
-
-static bool tp_alive(struct engine *e, struct cguest *g)
-{
-	if (!g->xd)
-		return ut_hosted_alive(&g->t);
-	if (!g->dom_gone) /* once gone, the first verdict stays */
-		g->dom_gone = !ut_xen_dom_alive(e->xen, g->xd, &g->dom_crashed,
-						g->gone_why, sizeof(g->gone_why));
-	return !g->dom_gone;
-}
-
-static int tp_crash(struct engine *e, struct cguest *g,
-		    const ut_crash_opts_t *co)
-{
-	if (g->xd)
-		return ut_crash_capture_xen(e->st, g->id, g->rd, e->xen, g->xd, co);
-	return ut_crash_capture_hosted(e->st, g->id, g->rd, &g->t, co);
-}
-
-/* (g) is final and stored: remove its rendezvous entry (hosted), or apply
- * the crash policy to its domain (Xen). */
-static void tp_done(struct engine *e, struct cguest *g)
-{
-	if (g->xd)
-		ut_xen_dom_done(e->xen, g->xd, !strcmp(g->status, "crashed"));
-	else
-		unlink(g->path); /* the guest normally did already */
-}
-
-static void tp_close(struct engine *e, struct cguest *g)
-{
-	if (g->xd) {
-		ut_xen_dom_close(e->xen, g->xd);
-		g->xd = NULL;
-		g->t.map = NULL;
-		return;
-	}
-	ut_hosted_close(&g->t);
-}
-
 /* ---- guest life cycle ----------------------------------------------------- */
 
 static void guest_free(struct cguest *g)
@@ -178,7 +102,7 @@ static void guest_free(struct cguest *g)
 		ut_reader_free(g->rd);
 		free(g->rd);
 	}
-	tp_close(g->e, g);
+	g->e->tp->close(g->e->tp, &g->t);
 	free(g);
 }
 
@@ -186,27 +110,14 @@ static void guest_free(struct cguest *g)
 static int guest_reject(struct engine *e, struct cguest *g, const char *why)
 {
 	ut_guest_info_t gi;
-	char *dot;
 
-	/* NAME.PID.ut: the name may itself contain dots. */
 	memset(&gi, 0, sizeof(gi));
-	snprintf(gi.name, sizeof(gi.name), "%.64s", g->label);
-	if (e->xen) {
-		gi.pid = g->domid;
-		snprintf(gi.platform, sizeof(gi.platform), "xen");
-	} else {
-		if ((dot = strrchr(gi.name, '.')) && !strcmp(dot, ".ut"))
-			*dot = 0;
-		if ((dot = strrchr(gi.name, '.'))) {
-			*dot = 0;
-			gi.pid = (uint32_t)strtoul(dot + 1, NULL, 10);
-		}
-		snprintf(gi.platform, sizeof(gi.platform), "hosted");
-	}
-	snprintf(gi.source, sizeof(gi.source), "%.255s", g->path);
+	snprintf(gi.name, sizeof(gi.name), "%.64s", g->t.label);
+	e->tp->guest_info(e->tp, &g->t, &gi, true);
+	snprintf(gi.source, sizeof(gi.source), "%.255s", g->t.path);
 	if (!e->o->quiet)
 		fprintf(stderr, "unitrace %s: rejected guest %s: %s\n",
-			e->o->cmd, g->label, why);
+			e->o->cmd, g->t.label, why);
 	g->id = ut_store_guest(e->st, &gi);
 	if (g->id < 0)
 		return -1;
@@ -223,19 +134,16 @@ static int guest_attach(struct engine *e, struct cguest *g)
 
 	if (!g->t.map) {
 		err[0] = 0;
-		rc = tp_open(e, g, err, sizeof(err));
-		if (rc == -2 && e->xen) {
-			/* Not (yet) publishing or going away: try again, and
-			 * say so if it lasts. */
+		rc = e->tp->open(e->tp, &g->t, err, sizeof(err));
+		if (rc == UT_TP_RETRY) {
+			/* Not (yet) published: try again, and say so if it
+			 * lasts. */
 			if (now_ms() - g->first_seen_ms > PENDING_MS)
-				return guest_reject(e, g, err[0] ? err
-						    : "domain is gone, dying or no "
-						      "longer publishing");
+				return guest_reject(e, g, err);
 			return 0;
 		}
-		if (rc == -2) { /* stale entry: the guest is gone */
+		if (rc == UT_TP_STALE) { /* the guest is gone */
 			g->phase = G_DONE;
-			unlink(g->path);
 			return 0;
 		}
 		if (rc < 0)
@@ -255,9 +163,8 @@ static int guest_attach(struct engine *e, struct cguest *g)
 
 	ut_guest_info_t gi;
 	ut_reader_guest_info(g->rd, &gi);
-	snprintf(gi.source, sizeof(gi.source), "%.255s", g->path);
-	if (g->xd)
-		gi.pid = g->domid; /* ours, not the guest's word */
+	snprintf(gi.source, sizeof(gi.source), "%.255s", g->t.path);
+	e->tp->guest_info(e->tp, &g->t, &gi, false);
 	g->id = ut_store_guest(e->st, &gi);
 	if (g->id < 0)
 		return -1;
@@ -273,9 +180,7 @@ static int guest_attach(struct engine *e, struct cguest *g)
 	}
 	g->rd->on_type = sink_type;
 	g->rd->on_type_ctx = g;
-	struct ut_area_hdr *live = g->t.map;
-	ut_store_once(&live->collector_pid, (uint32_t)getpid());
-	ut_store_release(&live->collector_state, (uint32_t)UT_COLL_ATTACHED);
+	ut_reader_announce(g->rd, (uint32_t)getpid());
 	g->phase = G_LIVE;
 	snprintf(g->status, sizeof(g->status), "running");
 	if (!e->o->quiet)
@@ -290,7 +195,7 @@ static int guest_corrupt(struct engine *e, struct cguest *g)
 {
 	if (!e->o->quiet)
 		fprintf(stderr, "unitrace %s: guest %s is corrupt, detaching: "
-			"%s\n", e->o->cmd, g->label, g->rd->err);
+			"%s\n", e->o->cmd, g->t.label, g->rd->err);
 	snprintf(g->status, sizeof(g->status), "corrupt");
 	g->phase = G_DONE;
 	return ut_store_guest_status(e->st, g->id, "corrupt", g->rd->err);
@@ -303,8 +208,8 @@ static long guest_drain(struct engine *e, struct cguest *g)
 	ut_reader_t *rd = g->rd;
 	const ut_sink_t sink = {g, sink_event, sink_lost};
 	uint32_t state = ut_reader_state(rd);
-	bool alive = tp_alive(e, g);
-	bool crashed = state == UT_STATE_CRASHED || g->dom_crashed;
+	bool alive = e->tp->alive(e->tp, &g->t);
+	bool crashed = state == UT_STATE_CRASHED || g->t.crashed;
 	bool final = state == UT_STATE_EXITED || crashed || !alive;
 	bool caught_up = true;
 	long moved = 0;
@@ -326,7 +231,7 @@ static long guest_drain(struct engine *e, struct cguest *g)
 		if (n == -1)
 			return guest_corrupt(e, g) ? -1 : 0;
 		moved += (long)(rr->cursor - before);
-		if (rr->cursor != ut_load_acquire(&rr->rh->head))
+		if (!ut_reader_caught_up(rd, i))
 			caught_up = false;
 	}
 	if (final && caught_up) {
@@ -335,10 +240,10 @@ static long guest_drain(struct engine *e, struct cguest *g)
 			ut_crash_opts_t co = {e->o->no_core ? NULL : e->core_dir,
 					      e->o->quiet, e->o->cmd};
 			struct ut_crash_rec rec;
-			if (tp_crash(e, g, &co))
+			if (e->tp->crash(e->tp, &g->t, e->st, g->id, rd, &co))
 				return -1;
 			if (state != UT_STATE_CRASHED)
-				snprintf(why, sizeof(why), "%s", g->gone_why);
+				snprintf(why, sizeof(why), "%s", g->t.gone_why);
 			else if (ut_reader_crash(rd, &rec) == 0)
 				snprintf(why, sizeof(why), "%s", rec.reason);
 			else
@@ -355,7 +260,7 @@ static long guest_drain(struct engine *e, struct cguest *g)
 		g->phase = G_DONE;
 		if (ut_store_guest_status(e->st, g->id, status,
 				!strcmp(status, "vanished")
-				? (g->gone_why[0] ? g->gone_why
+				? (g->t.gone_why[0] ? g->t.gone_why
 				   : "process ended without ut_shutdown (killed?)")
 				: why[0] ? why : NULL))
 			return -1;
@@ -366,29 +271,28 @@ static long guest_drain(struct engine *e, struct cguest *g)
 /* Called after the commit: release ring space, finish detaching. */
 static void guest_after_commit(struct engine *e, struct cguest *g)
 {
-	struct ut_area_hdr *live = g->t.map;
-
 	if (g->rd && g->id > 0 && strcmp(g->status, "corrupt") &&
 	    strcmp(g->status, "rejected"))
 		ut_reader_release(g->rd);
 	if (g->phase == G_LIVE) {
-		live->collector_heartbeat++;
+		ut_reader_heartbeat(g->rd);
 		return;
 	}
 	if (g->phase != G_DONE || !g->t.map)
 		return;
 	if (strcmp(g->status, "corrupt") && strcmp(g->status, "rejected")) {
-		ut_store_release(&live->collector_state, (uint32_t)UT_COLL_DONE);
-		tp_done(e, g);
+		if (g->rd)
+			ut_reader_set_collector(g->rd, UT_COLL_DONE);
+		e->tp->done(e->tp, &g->t, !strcmp(g->status, "crashed"));
 		if (!e->o->quiet)
 			fprintf(stderr, "unitrace %s: %s %s: %llu events, "
-				"%llu lost\n", e->o->cmd, g->label, g->status,
+				"%llu lost\n", e->o->cmd, g->t.label, g->status,
 				(unsigned long long)g->events,
 				(unsigned long long)g->lost);
 	}
 	e->events += g->events;
 	e->lost += g->lost;
-	tp_close(e, g);
+	e->tp->close(e->tp, &g->t);
 	if (g->rd) {
 		ut_reader_free(g->rd);
 		free(g->rd);
@@ -396,147 +300,60 @@ static void guest_after_commit(struct engine *e, struct cguest *g)
 	}
 }
 
-/* ---- the rendezvous directory ------------------------------------------- */
+/* ---- discovery: what the transport publishes ------------------------------ */
 
-static bool known(struct engine *e, const char *name)
+static bool known(struct engine *e, const char *entry)
 {
 	for (struct cguest *g = e->guests; g; g = g->next)
-		if (!strcmp(g->entry, name))
+		if (!strcmp(g->t.entry, entry))
 			return true;
 	return false;
 }
 
-/* --xen: add domains that publish a ready area; forget finished guests
- * whose domain no longer does (destroyed).  A crashed domain that is kept
- * still publishes: it is not attached again. */
-/* A new guest for rendezvous entry (entry), first in the list; its label
- * and path are the caller's to fill.  NULL when out of memory. */
-static struct cguest *guest_new(struct engine *e, const char *entry)
+/* ops->scan found (entry): a new guest, first in the list, unless known.
+ * Non-zero (stop the scan) when out of memory. */
+static int guest_found(void *ctx, const char *entry, const char *label,
+		       const char *path, uint32_t id)
 {
-	struct cguest *g = calloc(1, sizeof(*g));
+	struct engine *e = ctx;
+	struct cguest *g;
 
-	if (!g)
-		return NULL;
+	if (known(e, entry))
+		return 0;
+	if (!(g = calloc(1, sizeof(*g))))
+		return -1;
 	g->e = e;
-	g->t.fd = -1;
-	snprintf(g->entry, sizeof(g->entry), "%s", entry);
+	snprintf(g->t.entry, sizeof(g->t.entry), "%s", entry);
+	snprintf(g->t.label, sizeof(g->t.label), "%s", label);
+	snprintf(g->t.path, sizeof(g->t.path), "%s", path);
+	g->t.id = id;
 	g->first_seen_ms = now_ms();
 	g->next = e->guests;
 	e->guests = g;
-	return g;
-}
-
-static void rescan_xen(struct engine *e)
-{
-	uint32_t doms[512];
-	int n = ut_xen_scan(e->xen, doms, 512);
-
-	if (n < 0)
-		return;
-	for (int i = 0; i < n; i++) {
-		char entry[16];
-		snprintf(entry, sizeof(entry), "dom%u", doms[i]);
-		if (known(e, entry))
-			continue;
-		struct cguest *g = guest_new(e, entry);
-		if (!g)
-			break;
-		g->domid = doms[i];
-		snprintf(g->label, sizeof(g->label), "domain %u", doms[i]);
-		snprintf(g->path, sizeof(g->path), UT_XEN_BASE, doms[i]);
-	}
-	for (struct cguest **pp = &e->guests; *pp;) {
-		struct cguest *g = *pp;
-		bool listed = false;
-		for (int i = 0; i < n && !listed; i++)
-			listed = doms[i] == g->domid;
-		if (g->phase == G_DONE && !g->t.map && !listed) {
-			*pp = g->next;
-			guest_free(g);
-		} else {
-			pp = &g->next;
-		}
-	}
-}
-
-/* Add new entries; forget finished guests whose entry has gone. */
-static void rescan(struct engine *e)
-{
-	DIR *d;
-	struct dirent *de;
-
-	if (e->xen) {
-		rescan_xen(e);
-		return;
-	}
-	if (!(d = opendir(e->dir)))
-		return;
-	while ((de = readdir(d))) {
-		if (!is_entry(de->d_name) || known(e, de->d_name))
-			continue;
-		struct cguest *g = guest_new(e, de->d_name);
-		if (!g)
-			break;
-		for (size_t i = 0; i <= strlen(g->entry); i++) {
-			char c = g->entry[i];
-			g->label[i] = (c == 0 || (c >= 0x20 && c < 0x7f)) ? c : '?';
-		}
-		snprintf(g->path, sizeof(g->path), "%s/%s", e->dir, de->d_name);
-	}
-	closedir(d);
-
-	for (struct cguest **pp = &e->guests; *pp;) {
-		struct cguest *g = *pp;
-		struct stat st;
-		if (g->phase == G_DONE && !g->t.map &&
-		    lstat(g->path, &st) != 0) {
-			*pp = g->next;
-			guest_free(g);
-		} else {
-			pp = &g->next;
-		}
-	}
-}
-
-static int open_dir(struct engine *e)
-{
-	struct stat st;
-
-	if (mkdir(e->dir, 0700) != 0 && errno != EEXIST) {
-		ut_error(e->o->cmd, "cannot create rendezvous directory %s: %s",
-			 e->dir, strerror(errno));
-		return -1;
-	}
-	/* Someone else's directory could hide, replace or plant guests. */
-	if (lstat(e->dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 022)) {
-		ut_error(e->o->cmd, "rendezvous directory %s is not a directory "
-			 "owned by you and writable only by you; remove it or "
-			 "choose another with --dir", e->dir);
-		return -1;
-	}
-	e->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (e->ino < 0 || inotify_add_watch(e->ino, e->dir,
-			IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0) {
-		ut_error(e->o->cmd, "cannot watch %s: %s", e->dir, strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
-/* Wait up to (ms) for the directory to change.  True if it did. */
+/* Add new guests; forget finished guests that are no longer published (a
+ * crashed Xen domain that is kept still is: it is not attached again). */
+static void rescan(struct engine *e)
+{
+	if (e->tp->scan(e->tp, guest_found, e) < 0)
+		return;
+	for (struct cguest **pp = &e->guests; *pp;) {
+		struct cguest *g = *pp;
+		if (g->phase == G_DONE && !g->t.map &&
+		    !e->tp->listed(e->tp, &g->t)) {
+			*pp = g->next;
+			guest_free(g);
+		} else {
+			pp = &g->next;
+		}
+	}
+}
+
 static bool wait_dir(struct engine *e, int ms)
 {
-	struct pollfd p = {e->ino, POLLIN, 0};
-	char buf[4096];
-	bool changed = false;
-
-	if (e->xen) /* xenstore watches, event channels */
-		return ut_xen_wait(e->xen, ms);
-	if (poll(&p, 1, ms) > 0)
-		while (read(e->ino, buf, sizeof(buf)) > 0)
-			changed = true;
-	return changed;
+	return e->tp->wait(e->tp, ms);
 }
 
 /* ---- the loop --------------------------------------------------------------- */
@@ -589,11 +406,8 @@ undo:
 static void detach_all(struct engine *e)
 {
 	for (struct cguest *g = e->guests; g; g = g->next) {
-		if (g->phase == G_LIVE && g->t.map) {
-			struct ut_area_hdr *live = g->t.map;
-			ut_store_release(&live->collector_state,
-					 (uint32_t)UT_COLL_NONE);
-		}
+		if (g->phase == G_LIVE && g->t.map && g->rd)
+			ut_reader_set_collector(g->rd, UT_COLL_NONE);
 	}
 	while (e->guests) {
 		struct cguest *g = e->guests;
@@ -610,21 +424,16 @@ int ut_collect(ut_collect_opts_t *o)
 {
 	struct engine e;
 	struct sigaction sa;
-	char err[512];
+	char err[512], serr[PATH_MAX + 256];
 	int64_t start = now_ms(), last_scan = 0;
 	bool child_gone = false;
 	int status = 0;
 
 	memset(&e, 0, sizeof(e));
 	e.o = o;
-	e.ino = -1;
 	/* Traces and cores may hold what the guests handle (addresses,
 	 * payloads): keep every file we create private. */
 	umask(077);
-	if (o->dir)
-		snprintf(e.dir, sizeof(e.dir), "%s", o->dir);
-	else
-		ut_hosted_default_dir(e.dir, sizeof(e.dir));
 	{
 		/* Absolute, so the path stored with a crash works from anywhere. */
 		char cwd[PATH_MAX / 2] = "";
@@ -643,18 +452,24 @@ int ut_collect(ut_collect_opts_t *o)
 		snprintf(e.core_dir, sizeof(e.core_dir), "%s%s%s", cwd,
 			 cwd[0] ? "/" : "", rel);
 	}
-	if (o->xen && !(e.xen = ut_xen_open(o->xen, err, sizeof(err)))) {
+	if (o->xen)
+		e.tp = ut_tp_xen_new(o->xen, err, sizeof(err));
+	else if (!(e.tp = ut_tp_hosted_new(o->dir)))
+		snprintf(err, sizeof(err), "out of memory");
+	if (!e.tp) {
 		ut_error(o->cmd, "%s", err); /* before creating the database */
 		return 1;
 	}
 	e.st = ut_store_open(o->db_path, UT_STORE_CREATE, err, sizeof(err));
 	if (!e.st) {
 		ut_error(o->cmd, "%s", err);
-		ut_xen_close(e.xen);
+		e.tp->destroy(e.tp);
 		return 1;
 	}
-	if (!e.xen && open_dir(&e)) {
+	if (e.tp->start(e.tp, serr, sizeof(serr))) {
+		ut_error(o->cmd, "%s", serr);
 		ut_store_close(e.st);
+		e.tp->destroy(e.tp);
 		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -664,7 +479,7 @@ int ut_collect(ut_collect_opts_t *o)
 	stop_requested = 0;
 	if (!o->quiet && !o->child_pid)
 		fprintf(stderr, "unitrace %s: watching %s, writing %s%s\n",
-			o->cmd, e.xen ? "xenstore for Xen guests" : e.dir, o->db_path,
+			o->cmd, e.tp->watching(e.tp), o->db_path,
 			o->duration > 0 ? "" : " (Ctrl-C to stop)");
 
 	for (;;) {
@@ -718,9 +533,7 @@ int ut_collect(ut_collect_opts_t *o)
 		fprintf(stderr, "unitrace %s: %llu events stored, %llu lost, "
 			"in %s\n", o->cmd, (unsigned long long)e.events,
 			(unsigned long long)e.lost, o->db_path);
-	if (e.ino >= 0)
-		close(e.ino);
-	ut_xen_close(e.xen);
+	e.tp->destroy(e.tp);
 	ut_store_close(e.st);
 	return status;
 }

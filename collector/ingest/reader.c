@@ -435,6 +435,30 @@ void ut_reader_release(ut_reader_t *r)
 	}
 }
 
+bool ut_reader_caught_up(const ut_reader_t *r, uint32_t i)
+{
+	const ut_rd_ring_t *rr = &r->rings[i];
+	return rr->cursor == ut_load_acquire(&rr->rh->head);
+}
+
+void ut_reader_announce(ut_reader_t *r, uint32_t pid)
+{
+	struct ut_area_hdr *live = (struct ut_area_hdr *)r->base;
+	ut_store_once(&live->collector_pid, pid);
+	ut_store_release(&live->collector_state, (uint32_t)UT_COLL_ATTACHED);
+}
+
+void ut_reader_set_collector(ut_reader_t *r, uint32_t state)
+{
+	struct ut_area_hdr *live = (struct ut_area_hdr *)r->base;
+	ut_store_release(&live->collector_state, state);
+}
+
+void ut_reader_heartbeat(ut_reader_t *r)
+{
+	((struct ut_area_hdr *)r->base)->collector_heartbeat++;
+}
+
 void ut_reader_guest_info(const ut_reader_t *r, ut_guest_info_t *g)
 {
 	const struct ut_area_hdr *h = &r->hdr;

@@ -1,6 +1,6 @@
 /*
  * The byte stream `unitrace ctl` talks to a guest over (the messages are
- * formats/ut_ctl.h): a Unix socket to a hosted guest (cmd_ctl.c), a
+ * formats/ut_ctl.h): a Unix socket to a hosted guest (ctl_hosted.c), a
  * libxenvchan channel to a Xen domain (xen_ctl.c).
  */
 #ifndef UT_CTL_CHAN_H
@@ -23,6 +23,16 @@ struct ut_ctl_chan {
 
 /* Now, CLOCK_MONOTONIC, in ms. */
 int64_t ut_ctl_now_ms(void);
+
+/* Open the control socket of the hosted guest named (want) in rendezvous
+ * directory (dir): its entry NAME.PID.ut, NAME.PID, NAME or PID, if that
+ * names exactly one.  NULL with a message in err. */
+ut_ctl_chan_t *ut_hosted_ctl_open(const char *dir, const char *want,
+				  char *err, size_t errlen);
+
+/* Print the guests of rendezvous directory (dir), one per line
+ * ("NAME.PID").  How many, or -1 with a message in err. */
+int ut_hosted_ctl_list(const char *dir, char *err, size_t errlen);
 
 /* Open the control vchan of the Xen domain named or numbered (want), as a
  * client from this (dom0) domain.  NULL with a message in err. */

@@ -8,17 +8,23 @@
  * F_SEAL_SHRINK: otherwise the guest could truncate it under our mapping and
  * kill the collector with SIGBUS.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector.h"
+#include "crash.h"
+#include "transport.h"
 #include "ut_hosted_dir.h"
 
 void ut_hosted_default_dir(char *buf, size_t cap)
@@ -112,4 +118,212 @@ void ut_hosted_close(ut_hosted_t *h)
 		close(h->fd);
 	h->map = NULL;
 	h->fd = -1;
+}
+
+/* ---- the transport (transport.h): rendezvous directory + memfd ---------- */
+
+struct hosted_tp {
+	ut_transport_t ops; /* first: the engine's handle */
+	char dir[PATH_MAX - NAME_MAX - 2];
+	int ino;            /* inotify on dir; -1 before start */
+};
+
+static bool is_entry(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 3 && name[0] != '.' && !strcmp(name + n - 3, ".ut");
+}
+
+static int htp_start(ut_transport_t *t, char *err, size_t errlen)
+{
+	struct hosted_tp *h = (struct hosted_tp *)t;
+	struct stat st;
+
+	if (mkdir(h->dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create rendezvous directory %s: %s",
+			 h->dir, strerror(errno));
+		return -1;
+	}
+	/* Someone else's directory could hide, replace or plant guests. */
+	if (lstat(h->dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022)) {
+		snprintf(err, errlen, "rendezvous directory %s is not a directory "
+			 "owned by you and writable only by you; remove it or "
+			 "choose another with --dir", h->dir);
+		return -1;
+	}
+	h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (h->ino < 0 || inotify_add_watch(h->ino, h->dir,
+			IN_CREATE | IN_MOVED_TO | IN_DELETE) < 0) {
+		snprintf(err, errlen, "cannot watch %s: %s", h->dir,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *htp_watching(ut_transport_t *t)
+{
+	return ((struct hosted_tp *)t)->dir;
+}
+
+static int htp_scan(ut_transport_t *t, ut_tp_found_fn found, void *ctx)
+{
+	struct hosted_tp *h = (struct hosted_tp *)t;
+	char label[NAME_MAX + 1], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (!(d = opendir(h->dir)))
+		return -1;
+	while ((de = readdir(d))) {
+		if (!is_entry(de->d_name))
+			continue;
+		snprintf(label, sizeof(label), "%s", de->d_name);
+		for (size_t i = 0; label[i]; i++)
+			if (label[i] < 0x20 || label[i] >= 0x7f)
+				label[i] = '?';
+		snprintf(path, sizeof(path), "%s/%s", h->dir, de->d_name);
+		if (found(ctx, de->d_name, label, path, 0))
+			break;
+	}
+	closedir(d);
+	return 0;
+}
+
+static bool htp_listed(ut_transport_t *t, const ut_tp_guest_t *g)
+{
+	struct stat st;
+
+	(void)t;
+	return lstat(g->path, &st) == 0;
+}
+
+static bool htp_wait(ut_transport_t *t, int ms)
+{
+	struct hosted_tp *h = (struct hosted_tp *)t;
+	struct pollfd p = {h->ino, POLLIN, 0};
+	char buf[4096];
+	bool changed = false;
+
+	if (poll(&p, 1, ms) > 0)
+		while (read(h->ino, buf, sizeof(buf)) > 0)
+			changed = true;
+	return changed;
+}
+
+static int htp_open(ut_transport_t *t, ut_tp_guest_t *g, char *err,
+		    size_t errlen)
+{
+	ut_hosted_t *ht = malloc(sizeof(*ht));
+	int rc;
+
+	(void)t;
+	if (!ht) {
+		snprintf(err, errlen, "out of memory");
+		return UT_TP_REJECT;
+	}
+	rc = ut_hosted_open(g->path, ht, err, errlen);
+	if (rc) {
+		free(ht);
+		if (rc == -2) { /* stale entry: the guest is gone */
+			unlink(g->path);
+			return UT_TP_STALE;
+		}
+		return UT_TP_REJECT;
+	}
+	g->priv = ht;
+	g->map = ht->map;
+	g->size = ht->size;
+	return UT_TP_OK;
+}
+
+static void htp_guest_info(ut_transport_t *t, const ut_tp_guest_t *g,
+			   ut_guest_info_t *gi, bool rejected)
+{
+	char *dot;
+
+	(void)t, (void)g;
+	if (!rejected)
+		return; /* the guest's own word, checked by the reader */
+	/* NAME.PID.ut: the name may itself contain dots. */
+	if ((dot = strrchr(gi->name, '.')) && !strcmp(dot, ".ut"))
+		*dot = 0;
+	if ((dot = strrchr(gi->name, '.'))) {
+		*dot = 0;
+		gi->pid = (uint32_t)strtoul(dot + 1, NULL, 10);
+	}
+	snprintf(gi->platform, sizeof(gi->platform), "hosted");
+}
+
+static bool htp_alive(ut_transport_t *t, ut_tp_guest_t *g)
+{
+	(void)t;
+	g->gone = !ut_hosted_alive(g->priv);
+	return !g->gone;
+}
+
+static int htp_crash(ut_transport_t *t, ut_tp_guest_t *g, ut_store_t *st,
+		     int64_t guest_id, ut_reader_t *rd,
+		     const struct ut_crash_opts *co)
+{
+	(void)t;
+	return ut_crash_capture_hosted(st, guest_id, rd, g->priv, co);
+}
+
+static void htp_done(ut_transport_t *t, ut_tp_guest_t *g, bool crashed)
+{
+	(void)t, (void)crashed;
+	unlink(g->path); /* the guest normally did already */
+}
+
+static void htp_close(ut_transport_t *t, ut_tp_guest_t *g)
+{
+	(void)t;
+	if (g->priv) {
+		ut_hosted_close(g->priv);
+		free(g->priv);
+	}
+	g->priv = NULL;
+	g->map = NULL;
+}
+
+static void htp_destroy(ut_transport_t *t)
+{
+	struct hosted_tp *h = (struct hosted_tp *)t;
+
+	if (!h)
+		return;
+	if (h->ino >= 0)
+		close(h->ino);
+	free(h);
+}
+
+ut_transport_t *ut_tp_hosted_new(const char *dir)
+{
+	struct hosted_tp *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->ops = (ut_transport_t){
+		.name = "hosted",
+		.start = htp_start,
+		.watching = htp_watching,
+		.scan = htp_scan,
+		.listed = htp_listed,
+		.wait = htp_wait,
+		.open = htp_open,
+		.guest_info = htp_guest_info,
+		.alive = htp_alive,
+		.crash = htp_crash,
+		.done = htp_done,
+		.close = htp_close,
+		.destroy = htp_destroy,
+	};
+	h->ino = -1;
+	if (dir)
+		snprintf(h->dir, sizeof(h->dir), "%s", dir);
+	else
+		ut_hosted_default_dir(h->dir, sizeof(h->dir));
+	return &h->ops;
 }

@@ -11,6 +11,8 @@
  *               HVM context, xenforeignmemory_map, ut_core_write)
  *   xen_stub.c  replaces xen.c and xen_dump.c where the Xen libraries are
  *               absent: ut_xen_open fails with a clear message
+ *   xen_tp.c    the engine's transport interface (transport.h) over the
+ *               functions below; built with xen.c or xen_stub.c alike
  *
  * The guest (tracer-guest/port_xen.c) publishes under
  * /local/domain/<domid>/data/unitrace/: abi-version "1", name, area-pages,
@@ -19,8 +21,9 @@
  * event-channel (unbound port for our domain) and state "ready", written
  * last.  Every one of these values is hostile input.
  *
- * The engine (collect.c) uses the mapping exactly as it uses a hosted
- * guest's memfd mapping: ut_reader_attach, drain, commit, release.
+ * The engine (collect.c) reaches it only through transport.h and uses the
+ * mapping exactly as it uses a hosted guest's memfd mapping:
+ * ut_reader_attach, drain, commit, release.
  */
 #ifndef UT_XEN_H
 #define UT_XEN_H
