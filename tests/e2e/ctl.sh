@@ -22,14 +22,16 @@ rv=$T/rv db=$T/t.db
 # Until (command...) succeeds; the bound only keeps a broken run from
 # hanging the suite.  Tests wait for states, never for durations.
 until_ok() { local i; for ((i = 0; i < 1200; i++)); do "$@" && return 0; sleep 0.05; done; return 1; }
-listed() { $UT ctl --dir "$rv" 2>/dev/null | sed 's/\.[0-9]*$//' | grep -qx "$1"; }
+# the guest is listed and its control thread answers
+answers() { $UT ctl --dir "$rv" 2>/dev/null | sed 's/\.[0-9]*$//' | grep -qx "$1" &&
+	$UT ctl --dir "$rv" -t 2000 "$1" show >/dev/null 2>&1; }
 $UT collect -q -o "$db" --dir "$rv" --poll-ms 2 2>/dev/null &
 COLL=$!
 # the guest serves until told to stop (SIGTERM) once the checks are done
 UNITRACE_DIR=$rv UNITRACE_NAME=svc UNITRACE_WAIT_ATTACH_MS=60000 \
 	$B/demo-guest --threads 2 --duration 600 --rate 5000 -q >"$T/out" &
 G=$!
-until_ok listed svc
+until_ok answers svc
 is "$($UT ctl --dir "$rv" | sed 's/\.[0-9]*$//')" "svc" "ctl lists the running guest"
 $UT ctl --dir "$rv" svc show >"$T/show"
 grep -q "net_rx .*instant .*enabled" "$T/show"; ok $? "show: net_rx is enabled"
@@ -63,7 +65,7 @@ is "$(q "$db" "SELECT count(*) FROM lost")" "0" "no events lost around the chang
 UNITRACE_DIR=$rv UNITRACE_NAME=tough UNITRACE_RINGS=4 $B/demo-guest --threads 1 --duration 600 --rate 1000 -q \
 	>/dev/null &
 G=$!
-until_ok listed tough
+until_ok answers tough
 # garbage, a bad magic, a header promising a huge payload, a half header
 python3 - "$G" <<'PY'
 import os, socket, struct, sys
