@@ -183,10 +183,15 @@ pvh-demo: $(PVH_ELF)
 # The guest core must compile without any libc header.
 check-freestanding: $(GUEST_CORE_OBJ)
 
-# Each public header compiles on its own.
+# Each public header and each contract in formats/ compiles on its own, as
+# freestanding C and as C++.
+PUBLIC_HEADERS := include/unitrace/trace.h formats/ut_abi.h formats/ut_ctl.h \
+	tracer-guest/xen_guest.h
+CONTRACT_HEADERS := $(wildcard formats/*.h)
 check-headers:
-	@for h in formats/ut_abi.h formats/ut_ctl.h include/unitrace/trace.h; do \
+	@for h in $(sort $(PUBLIC_HEADERS) $(CONTRACT_HEADERS)); do \
 		echo "#include \"$$h\"" | $(CC) $(GUEST_CFLAGS) $(CPPFLAGS_COMMON) -I. -x c -c - -o /dev/null || exit 1; \
+		echo "#include \"$$h\"" | $(CXX) -fsyntax-only -Wall -Wextra -Werror $(CPPFLAGS_COMMON) -I. -x c++ - || exit 1; \
 	done; echo "headers ok"
 
 # ---- tests ----------------------------------------------------------------
@@ -270,9 +275,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/include/unitrace $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(UNITRACE) $(DESTDIR)$(PREFIX)/bin/unitrace
 	install -m 644 $(LIB_GUEST) $(LIB_XEN_GUEST) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/unitrace/trace.h formats/ut_abi.h formats/ut_ctl.h \
-		tracer-guest/xen_guest.h \
-		$(DESTDIR)$(PREFIX)/include/unitrace/
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/unitrace/
 	printf $(PC_TEXT) '$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unitrace-guest.pc
 	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
