@@ -185,8 +185,8 @@ check-freestanding: $(GUEST_CORE_OBJ)
 
 # Each public header and each contract in formats/ compiles on its own, as
 # freestanding C and as C++.
-PUBLIC_HEADERS := include/unitrace/trace.h formats/ut_abi.h formats/ut_ctl.h \
-	tracer-guest/xen_guest.h
+PUBLIC_HEADERS := include/unitrace/trace.h include/unitrace/trace_impl.h \
+	formats/ut_abi.h formats/ut_ctl.h tracer-guest/xen_guest.h tracer-guest/ut_crash.h
 CONTRACT_HEADERS := $(wildcard formats/*.h)
 check-headers:
 	@for h in $(sort $(PUBLIC_HEADERS) $(CONTRACT_HEADERS)); do \

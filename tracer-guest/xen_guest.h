@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ut_crash.h" /* ut_crash(), for the unikernel's trap handlers */
+
 /* _Static_assert in C, static_assert in C++. */
 #ifndef UT_STATIC_ASSERT
 #ifdef __cplusplus
