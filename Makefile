@@ -74,7 +74,8 @@ DEMO := $(B)/demo-guest
 # Every object is named here, so none is an "intermediate" file that make
 # would consider up to date while missing (no bare .SECONDARY).
 TEST_OBJ := $(call obj,$(wildcard tests/unit/test_*.c) $(wildcard tests/e2e/*.c) \
-	$(BENCH_SRC) tests/port_test.c tests/harness.c collector/cli/main.c examples/demo-guest/demo.c)
+	$(BENCH_SRC) tests/port_test.c tests/harness.c collector/cli/main.c examples/demo-guest/demo.c \
+	examples/common/workload.c)
 
 .PHONY: pvh-demo test-xen all deps test check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
 	check-headers check-freestanding FORCE
@@ -123,7 +124,7 @@ $(LIB_COLLECTOR): $(COLLECTOR_OBJ)
 $(UNITRACE): $(call obj,collector/cli/main.c) $(VIEWER_OBJ) $(LIB_COLLECTOR) $(STAMP)
 	$(CC) $(HOST_CFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_HOST) -lncursesw
 
-$(DEMO): $(call obj,examples/demo-guest/demo.c) $(LIB_GUEST)
+$(DEMO): $(call obj,examples/demo-guest/demo.c examples/common/workload.c) $(LIB_GUEST)
 	$(CC) $(HOST_CFLAGS) $^ -o $@ -lpthread -lm
 
 $(B)/tests/%: $(call obj,tests/unit/%.c tests/harness.c) $(LIB_COLLECTOR) $(LIB_TESTPORT) $(STAMP)
@@ -157,7 +158,8 @@ pvh = $(patsubst %,$(B)/pvh/%.o,$(basename $(1)))
 XEN_GUEST_SRC := tracer-guest/ut_trace.c tracer-guest/port_xen.c
 LIB_XEN_GUEST := $(B)/libunitrace-xen.a
 PVH_SRC := examples/pvh-demo/boot.S examples/pvh-demo/main.c \
-	examples/pvh-demo/xen.c examples/pvh-demo/xs_proto.c examples/pvh-demo/lib.c
+	examples/pvh-demo/xen.c examples/pvh-demo/xs_proto.c examples/pvh-demo/lib.c \
+	examples/common/workload.c
 PVH_ELF := $(B)/pvh-demo/pvh-demo.elf
 
 $(B)/pvh/%.o: %.c $(STAMP)
