@@ -75,7 +75,8 @@ DEMO := $(B)/demo-guest
 # Every object is named here, so none is an "intermediate" file that make
 # would consider up to date while missing (no bare .SECONDARY).
 TEST_OBJ := $(call obj,$(wildcard tests/unit/test_*.c) $(wildcard tests/e2e/*.c) \
-	$(BENCH_SRC) tests/port_test.c collector/cli/main.c examples/demo-guest/demo.c)
+	$(BENCH_SRC) tests/port_test.c tests/harness.c collector/cli/main.c examples/demo-guest/demo.c \
+	examples/common/workload.c)
 
 .PHONY: pvh-demo test-xen all deps test check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
 	check-headers check-freestanding FORCE
@@ -130,10 +131,10 @@ $(LIB_COLLECTOR): $(COLLECTOR_OBJ)
 $(UNITRACE): $(call obj,collector/cli/main.c) $(VIEWER_OBJ) $(LIB_COLLECTOR) $(STAMP)
 	$(CC) $(HOST_CFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_HOST) -lncursesw
 
-$(DEMO): $(call obj,examples/demo-guest/demo.c) $(LIB_GUEST)
+$(DEMO): $(call obj,examples/demo-guest/demo.c examples/common/workload.c) $(LIB_GUEST)
 	$(CC) $(HOST_CFLAGS) $^ -o $@ -lpthread -lm
 
-$(B)/tests/%: $(call obj,tests/unit/%.c) $(LIB_COLLECTOR) $(LIB_TESTPORT) $(STAMP)
+$(B)/tests/%: $(call obj,tests/unit/%.c tests/harness.c) $(LIB_COLLECTOR) $(LIB_TESTPORT) $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_HOST)
 
@@ -164,7 +165,8 @@ pvh = $(patsubst %,$(B)/pvh/%.o,$(basename $(1)))
 XEN_GUEST_SRC := tracer-guest/ut_trace.c tracer-guest/port_xen.c
 LIB_XEN_GUEST := $(B)/libunitrace-xen.a
 PVH_SRC := examples/pvh-demo/boot.S examples/pvh-demo/main.c \
-	examples/pvh-demo/xen.c examples/pvh-demo/xs_proto.c examples/pvh-demo/lib.c
+	examples/pvh-demo/xen.c examples/pvh-demo/xs_proto.c examples/pvh-demo/lib.c \
+	examples/common/workload.c
 PVH_ELF := $(B)/pvh-demo/pvh-demo.elf
 
 $(B)/pvh/%.o: %.c $(STAMP)
@@ -190,10 +192,15 @@ pvh-demo: $(PVH_ELF)
 # The guest core must compile without any libc header.
 check-freestanding: $(GUEST_CORE_OBJ)
 
-# Each public header compiles on its own.
+# Each public header and each contract in formats/ compiles on its own, as
+# freestanding C and as C++.
+PUBLIC_HEADERS := include/unitrace/trace.h include/unitrace/trace_impl.h \
+	formats/ut_abi.h formats/ut_ctl.h tracer-guest/xen_guest.h tracer-guest/ut_crash.h
+CONTRACT_HEADERS := $(wildcard formats/*.h)
 check-headers:
-	@for h in formats/ut_abi.h formats/ut_ctl.h include/unitrace/trace.h; do \
+	@for h in $(sort $(PUBLIC_HEADERS) $(CONTRACT_HEADERS)); do \
 		echo "#include \"$$h\"" | $(CC) $(GUEST_CFLAGS) $(CPPFLAGS_COMMON) -I. -x c -c - -o /dev/null || exit 1; \
+		echo "#include \"$$h\"" | $(CXX) -fsyntax-only -Wall -Wextra -Werror $(CPPFLAGS_COMMON) -I. -x c++ - || exit 1; \
 	done; echo "headers ok"
 
 # ---- tests ----------------------------------------------------------------
@@ -277,9 +284,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/include/unitrace $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(UNITRACE) $(DESTDIR)$(PREFIX)/bin/unitrace
 	install -m 644 $(LIB_GUEST) $(LIB_XEN_GUEST) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/unitrace/trace.h formats/ut_abi.h formats/ut_ctl.h \
-		tracer-guest/xen_guest.h \
-		$(DESTDIR)$(PREFIX)/include/unitrace/
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/unitrace/
 	printf $(PC_TEXT) '$(PREFIX)' '$(VERSION)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unitrace-guest.pc
 	install -m 644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 

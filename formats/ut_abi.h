@@ -21,6 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* _Static_assert in C, static_assert in C++. */
+#ifndef UT_STATIC_ASSERT
+#ifdef __cplusplus
+#define UT_STATIC_ASSERT(e, msg) static_assert(e, msg)
+#else
+#define UT_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
+#endif
+#endif
+
 #define UT_MAGIC 0x43525455u /* bytes "UTRC" on a little-endian machine */
 #define UT_ABI_VERSION 1u
 #define UT_BYTE_ORDER_MARK 0x01020304u
@@ -296,44 +305,44 @@ struct ut_crash_rec {
 /*
  * Layout checks.  A change here is an ABI change.
  */
-_Static_assert(sizeof(struct ut_area_hdr) == UT_PAGE_SIZE, "area hdr size");
-_Static_assert(offsetof(struct ut_area_hdr, clock_source) == 64, "clock line");
-_Static_assert(offsetof(struct ut_area_hdr, name) == 128, "identity line");
-_Static_assert(offsetof(struct ut_area_hdr, build_id) == 192, "build id");
-_Static_assert(offsetof(struct ut_area_hdr, state) == 256, "guest line");
-_Static_assert(offsetof(struct ut_area_hdr, collector_state) == 320,
+UT_STATIC_ASSERT(sizeof(struct ut_area_hdr) == UT_PAGE_SIZE, "area hdr size");
+UT_STATIC_ASSERT(offsetof(struct ut_area_hdr, clock_source) == 64, "clock line");
+UT_STATIC_ASSERT(offsetof(struct ut_area_hdr, name) == 128, "identity line");
+UT_STATIC_ASSERT(offsetof(struct ut_area_hdr, build_id) == 192, "build id");
+UT_STATIC_ASSERT(offsetof(struct ut_area_hdr, state) == 256, "guest line");
+UT_STATIC_ASSERT(offsetof(struct ut_area_hdr, collector_state) == 320,
 	       "collector line");
-_Static_assert(offsetof(struct ut_area_hdr, _pad) == 384, "pad");
+UT_STATIC_ASSERT(offsetof(struct ut_area_hdr, _pad) == 384, "pad");
 
 #define UT_RING_HDR_SIZE 256u
-_Static_assert(sizeof(struct ut_ring_hdr) == UT_RING_HDR_SIZE, "ring hdr");
-_Static_assert(offsetof(struct ut_ring_hdr, head) == 0, "guest line");
-_Static_assert(offsetof(struct ut_ring_hdr, mode) == 32, "mode");
-_Static_assert(offsetof(struct ut_ring_hdr, tail) == 64, "collector line");
-_Static_assert(offsetof(struct ut_ring_hdr, data_off) == 128, "const line");
-_Static_assert(offsetof(struct ut_ring_hdr, vcpu) == 144, "vcpu");
+UT_STATIC_ASSERT(sizeof(struct ut_ring_hdr) == UT_RING_HDR_SIZE, "ring hdr");
+UT_STATIC_ASSERT(offsetof(struct ut_ring_hdr, head) == 0, "guest line");
+UT_STATIC_ASSERT(offsetof(struct ut_ring_hdr, mode) == 32, "mode");
+UT_STATIC_ASSERT(offsetof(struct ut_ring_hdr, tail) == 64, "collector line");
+UT_STATIC_ASSERT(offsetof(struct ut_ring_hdr, data_off) == 128, "const line");
+UT_STATIC_ASSERT(offsetof(struct ut_ring_hdr, vcpu) == 144, "vcpu");
 
 #define UT_EVENT_HDR_SIZE 24u
-_Static_assert(sizeof(struct ut_event_hdr) == UT_EVENT_HDR_SIZE, "event hdr");
-_Static_assert(offsetof(struct ut_event_hdr, seq) == 8, "seq");
-_Static_assert(offsetof(struct ut_event_hdr, ts) == 16, "ts");
+UT_STATIC_ASSERT(sizeof(struct ut_event_hdr) == UT_EVENT_HDR_SIZE, "event hdr");
+UT_STATIC_ASSERT(offsetof(struct ut_event_hdr, seq) == 8, "seq");
+UT_STATIC_ASSERT(offsetof(struct ut_event_hdr, ts) == 16, "ts");
 
 #define UT_SCHEMA_ENTRY_SIZE 256u
-_Static_assert(sizeof(struct ut_schema_field) == 24, "schema field");
-_Static_assert(sizeof(struct ut_schema_entry) == UT_SCHEMA_ENTRY_SIZE,
+UT_STATIC_ASSERT(sizeof(struct ut_schema_field) == 24, "schema field");
+UT_STATIC_ASSERT(sizeof(struct ut_schema_entry) == UT_SCHEMA_ENTRY_SIZE,
 	       "schema entry");
-_Static_assert(offsetof(struct ut_schema_entry, name) == 8, "entry name");
-_Static_assert(offsetof(struct ut_schema_entry, fields) == 48, "fields");
-_Static_assert(offsetof(struct ut_schema_entry, category) == 240, "category");
+UT_STATIC_ASSERT(offsetof(struct ut_schema_entry, name) == 8, "entry name");
+UT_STATIC_ASSERT(offsetof(struct ut_schema_entry, fields) == 48, "fields");
+UT_STATIC_ASSERT(offsetof(struct ut_schema_entry, category) == 240, "category");
 
-_Static_assert(sizeof(struct ut_crash_rec) == UT_CRASH_REGION_SIZE, "crash rec");
-_Static_assert(offsetof(struct ut_crash_rec, fault_addr) == 32, "fault_addr");
-_Static_assert(offsetof(struct ut_crash_rec, reason) == 48, "reason");
-_Static_assert(offsetof(struct ut_crash_rec, regs) == 176, "regs");
-_Static_assert(offsetof(struct ut_crash_rec, ring_head) == 400, "ring_head");
+UT_STATIC_ASSERT(sizeof(struct ut_crash_rec) == UT_CRASH_REGION_SIZE, "crash rec");
+UT_STATIC_ASSERT(offsetof(struct ut_crash_rec, fault_addr) == 32, "fault_addr");
+UT_STATIC_ASSERT(offsetof(struct ut_crash_rec, reason) == 48, "reason");
+UT_STATIC_ASSERT(offsetof(struct ut_crash_rec, regs) == 176, "regs");
+UT_STATIC_ASSERT(offsetof(struct ut_crash_rec, ring_head) == 400, "ring_head");
 
-_Static_assert(UT_MAX_RECORD * 4 <= UT_MIN_RING_SIZE, "ring fits records");
-_Static_assert(UT_MAX_RECORD <= 0xffffu, "size fits uint16_t");
+UT_STATIC_ASSERT(UT_MAX_RECORD * 4 <= UT_MIN_RING_SIZE, "ring fits records");
+UT_STATIC_ASSERT(UT_MAX_RECORD <= 0xffffu, "size fits uint16_t");
 
 /* Round a payload length up to the record alignment. */
 #define UT_ALIGN_RECORD(n) \

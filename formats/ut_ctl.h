@@ -20,6 +20,15 @@
 
 #include <stdint.h>
 
+/* _Static_assert in C, static_assert in C++. */
+#ifndef UT_STATIC_ASSERT
+#ifdef __cplusplus
+#define UT_STATIC_ASSERT(e, msg) static_assert(e, msg)
+#else
+#define UT_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
+#endif
+#endif
+
 #define UT_CTL_MAGIC 0x31435455u /* bytes "UTC1" on a little-endian machine */
 #define UT_CTL_HDR_SIZE 24u
 /* Largest payload in either direction: a request and its header fit the
@@ -47,7 +56,7 @@ struct ut_ctl_msg {
 	uint32_t len;    /* payload bytes that follow */
 	uint32_t flags;  /* reserved, 0 */
 };
-_Static_assert(sizeof(struct ut_ctl_msg) == UT_CTL_HDR_SIZE, "ctl header");
+UT_STATIC_ASSERT(sizeof(struct ut_ctl_msg) == UT_CTL_HDR_SIZE, "ctl header");
 
 enum ut_ctl_op {
 	/* -> (no payload); <- struct ut_ctl_info. */
@@ -91,7 +100,7 @@ struct ut_ctl_info {
 	uint32_t pid;          /* hosted: process id; xen: domid */
 	char name[64];         /* NUL-padded guest name */
 };
-_Static_assert(sizeof(struct ut_ctl_info) == 80, "ctl info");
+UT_STATIC_ASSERT(sizeof(struct ut_ctl_info) == 80, "ctl info");
 
 struct ut_ctl_event {
 	uint16_t id;
@@ -99,7 +108,7 @@ struct ut_ctl_event {
 	uint8_t enabled; /* 0 or 1 */
 	char name[40];   /* NUL-padded */
 };
-_Static_assert(sizeof(struct ut_ctl_event) == 44, "ctl event");
+UT_STATIC_ASSERT(sizeof(struct ut_ctl_event) == 44, "ctl event");
 
 struct ut_ctl_ring {
 	uint32_t ring;
@@ -109,6 +118,6 @@ struct ut_ctl_ring {
 	uint64_t emitted;  /* event attempts on this ring */
 	uint64_t dropped;  /* of which dropped */
 };
-_Static_assert(sizeof(struct ut_ctl_ring) == 32, "ctl ring");
+UT_STATIC_ASSERT(sizeof(struct ut_ctl_ring) == 32, "ctl ring");
 
 #endif /* UT_CTL_H */

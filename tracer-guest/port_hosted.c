@@ -539,8 +539,8 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 		return -1;
 	}
 	snprintf(target, sizeof(target), "/proc/%d/fd/%d", (int)getpid(), ut_fd);
-	snprintf(ut_link, sizeof(ut_link), "%s/%.64s.%d.ut", dir, h->name,
-		 (int)getpid());
+	snprintf(ut_link, sizeof(ut_link), "%s/%.*s.%d" UT_HOSTED_ENTRY_SUFFIX,
+		 dir, UT_HOSTED_NAME_MAX, h->name, (int)getpid());
 	for (char *c = strrchr(ut_link, '/') + 1; *c; c++)
 		if (*c == '/' || *c < ' ')
 			*c = '_';

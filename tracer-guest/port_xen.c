@@ -28,10 +28,10 @@
 
 #include "ut_ctl.h"
 #include "ut_port.h"
+#include "ut_xenstore.h"
 #include "xen_guest.h"
 
 #define UT_XEN_DEFAULT_NAME "xen-guest"
-#define UT_XEN_MAX_DIR_PAGES 64u /* directory pages: areas up to 256 MiB */
 #define UT_XEN_ATTACH_WAIT_NS 2000000000ull /* at exit, for a collector */
 #define UT_XEN_DRAIN_WAIT_NS 10000000000ull /* at exit, for it to finish */
 
@@ -441,7 +441,7 @@ static int xs_put(const char *key, const char *value)
 	char path[64];
 	size_t len = 0;
 
-	if (!xappend_str(path, sizeof(path), &len, "data/unitrace/") ||
+	if (!xappend_str(path, sizeof(path), &len, UT_XEN_DIR "/") ||
 	    !xappend_str(path, sizeof(path), &len, key))
 		return -1;
 	return xg_xs_write(path, value);
@@ -458,7 +458,7 @@ static int xs_put_u64(const char *key, uint64_t v)
 
 int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 {
-	static char refs[UT_XEN_MAX_DIR_PAGES * 11 + 1];
+	static char refs[UT_XEN_MAX_DIR_REFS_LEN + 1];
 	size_t ndir, len = 0;
 	uint32_t *dir;
 	uint32_t port;
@@ -466,7 +466,7 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 	(void)bytes;
 	if (!ut_xen_area || (uint8_t *)h != ut_xen_area)
 		return -1;
-	ndir = (ut_xen_area_pages + 1023) / 1024;
+	ndir = (ut_xen_area_pages + UT_XEN_REFS_PER_DIR - 1) / UT_XEN_REFS_PER_DIR;
 	if (ndir > UT_XEN_MAX_DIR_PAGES)
 		return -1;
 	dir = xg_alloc_pages(ndir);
@@ -490,12 +490,15 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 	ut_xen_port = port;
 
 	ctl_vchan_setup(); /* without it tracing works, control does not */
-	if (xs_put("abi-version", "1") || xs_put("name", h->name) ||
-	    xs_put_u64("area-pages", ut_xen_area_pages) ||
-	    xs_put("dir-refs", refs) || xs_put_u64("event-channel", port))
+	if (xs_put(UT_XEN_KEY_ABI_VERSION, UT_XEN_ABI_VERSION_STR) ||
+	    xs_put(UT_XEN_KEY_NAME, h->name) ||
+	    xs_put_u64(UT_XEN_KEY_AREA_PAGES, ut_xen_area_pages) ||
+	    xs_put(UT_XEN_KEY_DIR_REFS, refs) ||
+	    xs_put_u64(UT_XEN_KEY_EVTCHN, port))
 		return -1;
 	ut_mb();
-	return xs_put("state", "ready"); /* last: the collector may now attach */
+	/* last: the collector may now attach */
+	return xs_put(UT_XEN_KEY_STATE, UT_XEN_STATE_READY);
 }
 
 /* Wait until (done) or (ns) of Xen time have passed; without a clock,

@@ -1,7 +1,8 @@
 /*
  * The hosted transport's rendezvous directory, one rule for the guest
- * (port_hosted.c publishes there) and the collector (collector/transport/hosted.c
- * watches it): $UNITRACE_DIR, else /run/unitrace for root, else
+ * (port_hosted.c publishes there) and the collector
+ * (collector/transport/hosted.c watches it); the names are the contract in
+ * formats/ut_hosted.h: $UNITRACE_DIR, else /run/unitrace for root, else
  * $XDG_RUNTIME_DIR/unitrace, else /tmp/unitrace-UID.  Hosted code only
  * (libc).
  */
@@ -12,19 +13,22 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "ut_hosted.h"
+
 static inline void ut_hosted_rendezvous_dir(char *buf, size_t cap)
 {
-	const char *s = getenv("UNITRACE_DIR");
-	const char *x = getenv("XDG_RUNTIME_DIR");
+	const char *s = getenv(UT_HOSTED_DIR_ENV);
+	const char *x = getenv(UT_HOSTED_DIR_XDG_ENV);
 
 	if (s && *s)
 		snprintf(buf, cap, "%s", s);
 	else if (geteuid() == 0)
-		snprintf(buf, cap, "/run/unitrace");
+		snprintf(buf, cap, "%s", UT_HOSTED_DIR_ROOT);
 	else if (x && *x)
-		snprintf(buf, cap, "%s/unitrace", x);
+		snprintf(buf, cap, "%s%s", x, UT_HOSTED_DIR_XDG_SUB);
 	else
-		snprintf(buf, cap, "/tmp/unitrace-%u", (unsigned)geteuid());
+		snprintf(buf, cap, "%s%u", UT_HOSTED_DIR_TMP_PREFIX,
+			 (unsigned)geteuid());
 }
 
 #endif

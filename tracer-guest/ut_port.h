@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "trace.h"
+#include "ut_crash.h"
 
 /*
  * Fill the zero fields of (cfg) with the port's defaults (name, ring count,

@@ -521,7 +521,8 @@ static uint32_t ut_ctl_do(const struct ut_ctl_msg *q, const uint8_t *p,
 			r->status = UT_CTL_ENOENT;
 			return 0;
 		}
-		ut_set_mode(q->arg == UT_CTL_ALL_RINGS ? -1 : (int)q->arg, mode);
+		(void)ut_set_mode(q->arg == UT_CTL_ALL_RINGS ? -1 : (int)q->arg,
+				  mode); /* mode checked above */
 		r->arg = q->arg == UT_CTL_ALL_RINGS ? ut_nr_rings : 1;
 		return 0;
 	}
@@ -609,14 +610,15 @@ static int ut_auto_bind(void)
 	}
 }
 
-void ut_set_mode(int ring, uint32_t mode)
+int ut_set_mode(int ring, uint32_t mode)
 {
 	if (mode > UT_MODE_OVERWRITE)
-		return;
+		return -UT_EINVAL;
 	for (uint32_t i = 0; i < ut_nr_rings; i++)
 		if (ring < 0 || (uint32_t)ring == i)
 			__atomic_store_n(&ut_rings[i].req_local, mode,
 					 __ATOMIC_RELEASE);
+	return 0;
 }
 
 unsigned ut_enable(const char *name, bool on)

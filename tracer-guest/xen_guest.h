@@ -12,6 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ut_crash.h" /* ut_crash(), for the unikernel's trap handlers */
+
+/* _Static_assert in C, static_assert in C++. */
+#ifndef UT_STATIC_ASSERT
+#ifdef __cplusplus
+#define UT_STATIC_ASSERT(e, msg) static_assert(e, msg)
+#else
+#define UT_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
+#endif
+#endif
+
 /* ---- Xen ABI (x86-64) ---------------------------------------------------- */
 
 #define XG_PAGE_SHIFT 12
@@ -37,7 +48,7 @@
 struct xg_sched_shutdown {
 	uint32_t reason;
 };
-_Static_assert(sizeof(struct xg_sched_shutdown) == 4, "sched_shutdown");
+UT_STATIC_ASSERT(sizeof(struct xg_sched_shutdown) == 4, "sched_shutdown");
 
 /* event_channel_op commands. */
 #define XG_EVTCHNOP_SEND 4
@@ -48,7 +59,7 @@ struct xg_evtchn_alloc_unbound {
 	uint16_t remote_dom; /* who may bind it */
 	uint32_t port;       /* OUT */
 };
-_Static_assert(sizeof(struct xg_evtchn_alloc_unbound) == 8, "alloc_unbound");
+UT_STATIC_ASSERT(sizeof(struct xg_evtchn_alloc_unbound) == 8, "alloc_unbound");
 
 struct xg_evtchn_send {
 	uint32_t port;
@@ -66,8 +77,8 @@ struct xg_add_to_physmap {
 	uint64_t idx;
 	uint64_t gpfn;
 };
-_Static_assert(sizeof(struct xg_add_to_physmap) == 24, "add_to_physmap");
-_Static_assert(offsetof(struct xg_add_to_physmap, gpfn) == 16, "gpfn");
+UT_STATIC_ASSERT(sizeof(struct xg_add_to_physmap) == 24, "add_to_physmap");
+UT_STATIC_ASSERT(offsetof(struct xg_add_to_physmap, gpfn) == 16, "gpfn");
 
 /* hvm_op: HVMOP_get_param. */
 #define XG_HVMOP_GET_PARAM 1
@@ -82,7 +93,7 @@ struct xg_hvm_param {
 	uint32_t index;
 	uint64_t value;
 };
-_Static_assert(sizeof(struct xg_hvm_param) == 16, "hvm_param");
+UT_STATIC_ASSERT(sizeof(struct xg_hvm_param) == 16, "hvm_param");
 
 /* Grant table v1. */
 #define XG_GTF_PERMIT_ACCESS 0x1u
@@ -97,7 +108,7 @@ struct xg_grant_v1 {
 	uint16_t domid;
 	uint32_t frame;
 };
-_Static_assert(sizeof(struct xg_grant_v1) == 8, "grant_entry_v1");
+UT_STATIC_ASSERT(sizeof(struct xg_grant_v1) == 8, "grant_entry_v1");
 
 /* shared_info: the parts we read (pvclock of each vCPU, wall clock). */
 struct xg_vcpu_time_info {
@@ -110,8 +121,8 @@ struct xg_vcpu_time_info {
 	uint8_t flags;
 	uint8_t pad1[2];
 };
-_Static_assert(sizeof(struct xg_vcpu_time_info) == 32, "vcpu_time_info");
-_Static_assert(offsetof(struct xg_vcpu_time_info, tsc_to_system_mul) == 24,
+UT_STATIC_ASSERT(sizeof(struct xg_vcpu_time_info) == 32, "vcpu_time_info");
+UT_STATIC_ASSERT(offsetof(struct xg_vcpu_time_info, tsc_to_system_mul) == 24,
 	       "tsc_to_system_mul");
 
 struct xg_vcpu_info {
@@ -123,8 +134,8 @@ struct xg_vcpu_info {
 	uint64_t arch_pad;
 	struct xg_vcpu_time_info time;
 };
-_Static_assert(sizeof(struct xg_vcpu_info) == 64, "vcpu_info");
-_Static_assert(offsetof(struct xg_vcpu_info, time) == 32, "vcpu_info.time");
+UT_STATIC_ASSERT(sizeof(struct xg_vcpu_info) == 64, "vcpu_info");
+UT_STATIC_ASSERT(offsetof(struct xg_vcpu_info, time) == 32, "vcpu_info.time");
 
 #define XG_LEGACY_MAX_VCPUS 32
 
@@ -138,8 +149,8 @@ struct xg_shared_info {
 	uint32_t wc_sec_hi;
 	/* arch_shared_info follows; not used */
 };
-_Static_assert(offsetof(struct xg_shared_info, wc_version) == 3072, "wc_version");
-_Static_assert(offsetof(struct xg_shared_info, wc_sec_hi) == 3084, "wc_sec_hi");
+UT_STATIC_ASSERT(offsetof(struct xg_shared_info, wc_version) == 3072, "wc_version");
+UT_STATIC_ASSERT(offsetof(struct xg_shared_info, wc_sec_hi) == 3084, "wc_sec_hi");
 
 /* libxenvchan's shared page (the guest is the server).  Left ring: written
  * by the client, read by the server; right ring: the other way.  Orders 10
@@ -160,8 +171,8 @@ struct xg_vchan_iface {
 	uint8_t srv_notify; /* bits the server checks (the client's requests) */
 	uint32_t grants[];  /* ring pages for orders >= 12; unused here */
 };
-_Static_assert(sizeof(struct xg_vchan_iface) == 24, "vchan_interface");
-_Static_assert(offsetof(struct xg_vchan_iface, cli_live) == 20, "cli_live");
+UT_STATIC_ASSERT(sizeof(struct xg_vchan_iface) == 24, "vchan_interface");
+UT_STATIC_ASSERT(offsetof(struct xg_vchan_iface, cli_live) == 20, "cli_live");
 
 #define XG_VCHAN_NOTIFY_WRITE 1u
 #define XG_VCHAN_NOTIFY_READ 2u

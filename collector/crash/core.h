@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ut_abi.h"
+#include "ut_core.h" /* note ids and sizes (formats/) */
 
 /* Segment permission flags, as ELF's PF_X/PF_W/PF_R. */
 #define UT_MEM_X 0x1u
@@ -66,11 +67,6 @@ typedef struct ut_core_note {
 	size_t len;
 } ut_core_note_t;
 
-/* Our notes, owner "UNITRACE" (docs/core-format.md). */
-#define UT_CORE_NOTE_OWNER "UNITRACE"
-#define UT_CORE_NT_CRASH 0x55540001u    /* struct ut_crash_rec, raw */
-#define UT_CORE_NT_BUILD_ID 0x55540002u /* the guest's build id bytes */
-
 typedef struct ut_core_stats {
 	uint64_t mem_bytes;  /* sum of the ranges' lengths */
 	uint64_t file_bytes; /* size of the core file (sparse) */
@@ -112,7 +108,6 @@ void ut_core_note_build_id(ut_core_note_t *out, const uint8_t *id,
  * (buf) is caller storage of UT_CORE_PRPSINFO_SIZE bytes, filled here
  * from (name) (the program, truncated to 15 bytes), (args) (may be NULL)
  * and (pid). */
-#define UT_CORE_PRPSINFO_SIZE 136
 void ut_core_note_prpsinfo(ut_core_note_t *out, void *buf, const char *name,
 			   const char *args, uint32_t pid);
 

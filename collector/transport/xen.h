@@ -36,16 +36,7 @@
 
 /* ---- xen_keys.c: xenstore values (pure, no Xen library) ---------------- */
 
-#define UT_XEN_ABI_VERSION 1u
-#define UT_XEN_REFS_PER_DIR 1024u      /* uint32 refs in a 4 KiB page */
-#define UT_XEN_MAX_DIR_PAGES 64u
-#define UT_XEN_MAX_AREA_PAGES (UT_XEN_MAX_DIR_PAGES * UT_XEN_REFS_PER_DIR)
-					/* 65536 pages: a 256 MiB area */
-#define UT_XEN_MAX_NUM_LEN 10u          /* "4294967295" */
-#define UT_XEN_MAX_DIR_REFS_LEN (UT_XEN_MAX_DIR_PAGES * 11u)
-#define UT_XEN_MAX_PORT 0x7fffffffu
-#define UT_XEN_DOMID_FIRST_RESERVED 0x7ff0u
-#define UT_XEN_BASE "/local/domain/%u/data/unitrace"
+#include "ut_xenstore.h" /* keys and limits, shared with the guest */
 
 /* What a guest published, validated. */
 typedef struct ut_xen_keys {

@@ -7,7 +7,10 @@
  * request > parse > handle > respond, with cache misses, bytes_sent
  * counters, log messages, slow-request warnings and occasional errors.
  * Everything is driven by a seeded xorshift generator, so two runs with the
- * same options emit the same events in the same order on each vCPU.
+ * same options emit the same events in the same order on each vCPU.  The
+ * workload is examples/common/workload.c, shared with the PVH unikernel
+ * (examples/pvh-demo); this file is the hosted platform: threads, options,
+ * pacing, the crash kinds that need libc.
  *
  * vCPU 0 is the main thread, as on a unikernel's boot CPU: it initialises
  * the tracer, starts vCPUs 1..N-1, serves requests itself, then joins the
@@ -29,20 +32,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/workload.h"
 #include "trace.h"
-
-/* ---- the events this service emits ------------------------------------ */
-
-UT_SPAN(request, UT_U64(req_id), UT_STR(method, 8), UT_STR(path, 48))
-UT_SPAN(parse, UT_U64(req_id), UT_U32(hdr_bytes))
-UT_SPAN(handle, UT_U64(req_id), UT_STR(handler, 16))
-UT_SPAN(respond, UT_U64(req_id), UT_U16(status), UT_U32(bytes))
-UT_COUNTER(queue_depth, UT_U32(depth))
-UT_COUNTER(bytes_sent, UT_U64(total))
-UT_INSTANT(net_rx, UT_U32(len), UT_U16(port), UT_STR(ifname, 16))
-UT_INSTANT(cache_miss, UT_X64(key), UT_U8(level))
-UT_INSTANT(error, UT_U64(req_id), UT_S32(code), UT_STR(what, 32))
-UT_INSTANT(crash_imminent, UT_STR(kind, 16), UT_U32(vcpu))
 
 /* ---- options ----------------------------------------------------------- */
 
@@ -72,25 +63,6 @@ static struct opts opt = {
 
 static atomic_int stop_flag;
 
-/* ---- deterministic pseudo-random numbers (xorshift64*) ---------------- */
-
-static uint64_t rnd_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-/* Uniform in [0, n). */
-static uint32_t rnd_below(uint64_t *s, uint32_t n)
-{
-	return (uint32_t)(((rnd_next(s) >> 32) * (uint64_t)n) >> 32);
-}
-
 /* ---- time -------------------------------------------------------------- */
 
 static uint64_t now_ns(void)
@@ -115,51 +87,18 @@ static void sleep_until_ns(uint64_t t)
 	}
 }
 
-/* ---- the synthetic service --------------------------------------------- */
-
-static const char *const methods[] = {"GET", "GET", "GET", "POST", "PUT",
-				      "DELETE"};
-static const char *const paths[] = {
-	"/", "/index.html", "/static/app.js", "/static/style.css",
-	"/api/v1/users", "/api/v1/users/42", "/api/v1/orders",
-	"/api/v1/orders/1337/items", "/health", "/metrics",
-};
-static const char *const handlers[] = {
-	"static", "static", "static", "static", "users",
-	"users", "orders", "orders", "health", "metrics",
-};
-#define NPATHS (sizeof(paths) / sizeof(paths[0]))
-/* Request ids carry the vCPU in the top byte; logs show the sequence. */
-#define REQ_SEQ_MASK ((uint64_t)0x00ffffffffffffffull)
+/* ---- the service: examples/common/workload.c ---------------------------- */
 
 struct vcpu {
+	struct wl_vcpu w;
 	pthread_t thread;
-	unsigned id;
-	uint64_t rng;
-	uint64_t next_req;   /* request ids: vcpu in the top byte */
-	uint32_t queue;      /* synthetic queue depth */
-	uint64_t bytes_sent; /* cumulative */
-	uint64_t requests;   /* served */
-	uint64_t events;     /* tracepoint calls made (incl. ut_log) */
-	uint64_t errors, warnings;
-	volatile uint64_t sink; /* keeps the simulated work alive */
 	int bind_rc;
 };
 
-/* Spin for a few hundred nanoseconds of "work" so spans have a width. */
-static void work(struct vcpu *v, unsigned rounds)
-{
-	uint64_t h = v->sink;
-
-	for (unsigned i = 0; i < rounds; i++)
-		h = (h ^ i) * 0x100000001b3ull;
-	v->sink = h;
-}
-
-static void logf_(struct vcpu *v, uint32_t level, const char *fmt, ...)
+static void logf_(struct wl_vcpu *v, uint32_t level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void logf_(struct vcpu *v, uint32_t level, const char *fmt, ...)
+static void logf_(struct wl_vcpu *v, uint32_t level, const char *fmt, ...)
 {
 	char msg[UT_LOG_MSG_MAX];
 	va_list ap;
@@ -167,104 +106,17 @@ static void logf_(struct vcpu *v, uint32_t level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ut_log(level, msg);
-	v->events++;
+	wl_log(v, level, msg);
 }
 
-/* Serve one request; every tracepoint call is counted in v->events. */
-static void serve_one(struct vcpu *v)
-{
-	uint64_t *r = &v->rng;
-	uint64_t id = ((uint64_t)v->id << 56) | v->next_req++;
-	unsigned p = rnd_below(r, NPATHS);
-	const char *method = methods[rnd_below(r, 6)];
-	uint32_t len = 64 + rnd_below(r, 1437); /* 64..1500 */
-	uint32_t roll = rnd_below(r, 1000);
-	uint16_t status = 200;
-	uint32_t bytes;
-
-	/* The packet arrives and the request is queued. */
-	ut_net_rx(len, (uint16_t)(rnd_below(r, 8) ? 80 : 443),
-		  v->id & 1 ? "eth1" : "eth0");
-	if (v->queue < 3 || rnd_below(r, 2))
-		v->queue++;
-	else
-		v->queue -= 2;
-	ut_queue_depth(v->queue);
-	v->events += 2;
-
-	ut_request_begin(id, method, paths[p]);
-	v->events++;
-
-	ut_parse_begin(id, len / 4);
-	work(v, 20 + (len >> 4));
-	ut_parse_end();
-	v->events += 2;
-
-	ut_handle_begin(id, handlers[p]);
-	v->events++;
-	if (rnd_below(r, 4) == 0) {
-		ut_cache_miss(rnd_next(r), (uint8_t)(1 + rnd_below(r, 3)));
-		v->events++;
-		work(v, 200);
-	}
-	work(v, 50 + rnd_below(r, 100));
-	if (roll < 5) {
-		/* 0.5%: the backend fails. */
-		status = 500;
-		ut_error(id, -110, "backend timeout");
-		logf_(v, UT_LOG_ERROR, "vcpu%u req %" PRIu64 ": %s %s: backend timeout",
-		      v->id, id & REQ_SEQ_MASK, method, paths[p]);
-		v->events++;
-		v->errors++;
-	} else if (roll < 35) {
-		status = 404;
-	} else if (roll < 45) {
-		/* 1%: slow request. */
-		work(v, 2000);
-		logf_(v, UT_LOG_WARN, "vcpu%u req %" PRIu64 ": slow handler '%s'",
-		      v->id, id & REQ_SEQ_MASK, handlers[p]);
-		v->warnings++;
-	} else if (roll < 145) {
-		status = 304;
-	}
-	ut_handle_end();
-	v->events++;
-
-	bytes = status == 200 ? 512 + rnd_below(r, 65536)
-				: status == 304 ? 0 : 128 + rnd_below(r, 256);
-	ut_respond_begin(id, status, bytes);
-	work(v, 10 + bytes / 2048);
-	ut_respond_end();
-	v->bytes_sent += bytes;
-	ut_bytes_sent(v->bytes_sent);
-	v->events += 3;
-
-	ut_request_end();
-	v->events++;
-	if (v->queue)
-		v->queue--;
-	v->requests++;
-
-	if (v->requests % 2000 == 0)
-		logf_(v, UT_LOG_INFO, "vcpu%u: %" PRIu64 " requests served, %" PRIu64
-		      " bytes sent", v->id, v->requests, v->bytes_sent);
-}
-
-/* ---- crash injection: a few calls deep, like a real bug --------------- */
-
-static volatile int *volatile bad_ptr;  /* NULL */
-static volatile int divisor;            /* 0 */
-static volatile int dividend = 100;
-static volatile int crash_sink;         /* results kept: no tail calls */
+/* ---- crash kinds that need the host: called by parse_cookie ------------- */
 
 static volatile int keep_going = 1;
 
-/* The crashes below are deliberate: keep sanitizers (make check-asan) from
- * turning them into their own reports, so the fault itself happens. */
-#define DELIBERATE_UB __attribute__((noinline, no_sanitize("address", "undefined")))
-
-DELIBERATE_UB static unsigned recurse_forever(unsigned depth)
+/* The crash is deliberate: keep sanitizers (make check-asan) from turning
+ * it into their own report, so the fault itself happens. */
+__attribute__((noinline, no_sanitize("address", "undefined")))
+static unsigned recurse_forever(unsigned depth)
 {
 	volatile char pad[512];
 	pad[0] = (char)depth;
@@ -273,51 +125,30 @@ DELIBERATE_UB static unsigned recurse_forever(unsigned depth)
 	return recurse_forever(depth + 1) + pad[0];
 }
 
-DELIBERATE_UB static int parse_cookie(const char *kind)
+__attribute__((noinline)) static int crash_hosted(const char *kind)
 {
-	if (!strcmp(kind, "null"))
-		return *bad_ptr = 42;
 	if (!strcmp(kind, "abort"))
 		abort();
-	if (!strcmp(kind, "ill"))
-		__builtin_trap();
-	if (!strcmp(kind, "fpe"))
-		return crash_sink = dividend / divisor;
 	if (!strcmp(kind, "stack"))
 		return (int)recurse_forever(0);
-	if (!strcmp(kind, "panic"))
-		ut_panic("demo: session table corrupted");
 	return 0;
-}
-
-__attribute__((noinline)) static int lookup_session(const char *kind)
-{
-	crash_sink = parse_cookie(kind) + 1;
-	return crash_sink;
-}
-
-__attribute__((noinline)) static int handle_login(struct vcpu *v)
-{
-	ut_crash_imminent(opt.crash, v->id);
-	v->events++;
-	crash_sink = lookup_session(opt.crash) + 1;
-	return crash_sink;
 }
 
 static void *vcpu_main(void *arg)
 {
-	struct vcpu *v = arg;
+	struct vcpu *vc = arg;
+	struct wl_vcpu *v = &vc->w;
 	double per_thread;
 	uint64_t start, end, batch, done = 0;
 	int by_events = opt.event_rate > 0;
 
 	if (v->id != 0) {
-		v->bind_rc = ut_set_vcpu(v->id);
-		if (v->bind_rc)
+		vc->bind_rc = ut_set_vcpu(v->id);
+		if (vc->bind_rc)
 			fprintf(stderr, "demo-guest: vcpu%u: ut_set_vcpu: %d; "
 				"fewer rings than threads? (the tracer now "
 				"binds this thread to a ring by itself)\n",
-				v->id, v->bind_rc);
+				v->id, vc->bind_rc);
 	}
 	per_thread = (by_events ? opt.event_rate : opt.rate) / opt.threads;
 	/* Check the clock about every millisecond of scheduled work (or
@@ -333,7 +164,7 @@ static void *vcpu_main(void *arg)
 		uint64_t next_check = done + batch, t;
 
 		while (done < next_check) {
-			serve_one(v);
+			wl_serve_one(v);
 			done = by_events ? v->events : v->requests;
 		}
 		if (atomic_load_explicit(&stop_flag, memory_order_relaxed))
@@ -341,7 +172,7 @@ static void *vcpu_main(void *arg)
 		t = now_ns();
 		if (opt.crash && v->id == 0 &&
 		    t >= start + (uint64_t)(opt.crash_after * 1e9))
-			handle_login(v);
+			handle_login(v, opt.crash);
 		if (t >= end)
 			break;
 		if (per_thread > 0) {
@@ -527,6 +358,8 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv);
 	if (rc)
 		return rc;
+	wl_setup(&(struct wl_platform){"demo: session table corrupted",
+				       crash_hosted});
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -548,22 +381,15 @@ int main(int argc, char **argv)
 		perror("demo-guest: calloc");
 		return 1;
 	}
-	for (unsigned i = 0; i < opt.threads; i++) {
-		v[i].id = i;
-		/* Distinct, never-zero xorshift state per vCPU. */
-		v[i].rng = (opt.seed + 1) * 0x9e3779b97f4a7c15ull ^
-			   ((uint64_t)(i + 1) << 32);
-		if (!v[i].rng)
-			v[i].rng = 1;
-		v[i].next_req = 1;
-	}
+	for (unsigned i = 0; i < opt.threads; i++)
+		wl_vcpu_init(&v[i].w, i, opt.seed);
 
 	/* This thread is vCPU 0, the boot CPU. */
 	v[0].bind_rc = rc ? 0 : ut_set_vcpu(0);
 	if (v[0].bind_rc)
 		fprintf(stderr, "demo-guest: vcpu0: ut_set_vcpu: %d\n",
 			v[0].bind_rc);
-	logf_(&v[0], UT_LOG_INFO, "demo-guest booting: %u vCPUs, %.3g s, "
+	logf_(&v[0].w, UT_LOG_INFO, "demo-guest booting: %u vCPUs, %.3g s, "
 	      "%.0f %s/s, seed %" PRIu64, opt.threads, opt.duration,
 	      opt.event_rate > 0 ? opt.event_rate : opt.rate,
 	      opt.event_rate > 0 ? "events" : "requests", opt.seed);
@@ -585,12 +411,12 @@ int main(int argc, char **argv)
 	t1 = now_ns();
 
 	for (unsigned i = 0; i < opt.threads; i++) {
-		reqs += v[i].requests;
-		evs += v[i].events;
-		errs += v[i].errors;
-		warns += v[i].warnings;
+		reqs += v[i].w.requests;
+		evs += v[i].w.events;
+		errs += v[i].w.errors;
+		warns += v[i].w.warnings;
 	}
-	logf_(&v[0], UT_LOG_INFO, "demo-guest halting: %" PRIu64
+	logf_(&v[0].w, UT_LOG_INFO, "demo-guest halting: %" PRIu64
 	      " requests, %" PRIu64 " errors", reqs, errs);
 	evs++;
 

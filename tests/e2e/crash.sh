@@ -10,10 +10,7 @@ DEMO=$B/demo-guest
 EVIL=$B/tests/e2e/evil_guest
 T=$(mktemp -d /tmp/ut-crash.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-is() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got '$1', want '$2'"; fi; }
-q() { sqlite3 -batch -noheader "$1" "$2"; }
+. "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 
 # In a sanitizer build (make check-asan) let the guest's own crash handlers
 # see the faults rather than ASan's.

@@ -13,15 +13,11 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-is() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got '$1', want '$2'"; fi; }
-q() { sqlite3 -batch -noheader "$1" "$2"; }
+. "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 
 rv=$T/rv db=$T/t.db
 # Until (command...) succeeds; the bound only keeps a broken run from
 # hanging the suite.  Tests wait for states, never for durations.
-until_ok() { local i; for ((i = 0; i < 1200; i++)); do "$@" && return 0; sleep 0.05; done; return 1; }
 # the guest is listed and its control thread answers
 answers() { $UT ctl --dir "$rv" 2>/dev/null | sed 's/\.[0-9]*$//' | grep -qx "$1" &&
 	$UT ctl --dir "$rv" -t 2000 "$1" show >/dev/null 2>&1; }

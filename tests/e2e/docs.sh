@@ -10,18 +10,8 @@ B=${B:-build}
 UT=$B/unitrace
 MAN=docs/man
 GUIDE=docs/collector.md
-n=0
+. "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 
-ok() { # status description [diagnostics]
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
-	fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 
 # Man page source with roff's \- turned into plain hyphens.
 man_text() { sed 's/\\-/-/g' "$1"; }

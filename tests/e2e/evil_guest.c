@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "ut_crash.h"
 
 UT_INSTANT(good, UT_U32(i))
 

@@ -8,7 +8,7 @@ UT=$B/unitrace
 DEMO=$B/demo-guest
 EVIL=$B/tests/e2e/evil_guest
 T=$(mktemp -d /tmp/ut-e2e.XXXXXX)
-n=0
+. "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 cleanup() {
 	[ -n "${COLL:-}" ] && kill "$COLL" 2>/dev/null
 	mountpoint -q "$T/full" 2>/dev/null && umount "$T/full"
@@ -16,19 +16,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { # cond-exit-status description
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-is() { # got want description
-	n=$((n + 1))
-	if [ "$1" = "$2" ]; then echo "ok $n - $3"
-	else echo "not ok $n - $3"; echo "#   got '$1', want '$2'"; fi
-}
-q() { sqlite3 -batch -noheader "$1" "$2"; }
-# Until (command...) succeeds; the bound only keeps a broken run from
-# hanging the suite.  The tests wait for states, never for durations.
-until_ok() { local i; for ((i = 0; i < 1200; i++)); do "$@" && return 0; sleep 0.05; done; return 1; }
 # db_is DB SQL WANT: the query answers WANT (the collector commits as it goes)
 db_is() { [ "$(q "$1" "$2" 2>/dev/null)" = "$3" ]; }
 stat_of() { sed -n 's/^demo-guest: emitted \([0-9]*\) dropped \([0-9]*\)$/\1 \2/p' "$1"; }

@@ -6,8 +6,7 @@ set -u
 B=${B:-build}
 T=$(mktemp -d /tmp/ut-install.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+. "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 
 make --no-print-directory -s B="$B" install DESTDIR="$T/root" PREFIX=/usr >"$T/log" 2>&1
 ok $? "make install DESTDIR=... PREFIX=/usr"

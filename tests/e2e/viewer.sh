@@ -8,17 +8,8 @@ cd "$top" || exit 1
 B=${B:-build}
 UT=$B/unitrace
 DEMO=$B/demo-guest
-n=0
+. "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 
-ok() { # status description [diagnostics]
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
-	fi
-}
 
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "ok 1 - viewer tests # SKIP tmux not installed"

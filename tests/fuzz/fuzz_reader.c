@@ -17,6 +17,7 @@
 #include "collector.h"
 #include "port_test.h"
 #include "trace.h"
+#include "ut_crash.h"
 
 UT_INSTANT(fz_a, UT_U8(a), UT_S16(b), UT_U32(c), UT_X64(d))
 UT_INSTANT(fz_b, UT_S8(a), UT_U16(b), UT_S32(c), UT_S64(d), UT_F64(e),

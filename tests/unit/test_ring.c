@@ -290,6 +290,16 @@ int main(void)
 		ut_tick();
 	drain_all(r);
 	ok(r->rings[0].rh->mode == UT_MODE_DISCARD, "switched back to discard");
+	is_int(ut_set_mode(-1, UT_MODE_OVERWRITE + 1), -UT_EINVAL,
+	       "ut_set_mode refuses a value that is not a ring mode");
+	is_int(ut_set_mode(0, UT_CFG_MODE_OVERWRITE + 7), -UT_EINVAL,
+	       "...on one ring too");
+	for (int i = 0; i < 300; i++)
+		ut_tick();
+	drain_all(r);
+	ok(r->rings[0].rh->mode == UT_MODE_DISCARD,
+	   "...and leaves the ring's mode alone");
+	is_int(ut_set_mode(-1, UT_MODE_DISCARD), 0, "ut_set_mode returns 0 for a ring mode");
 
 	/* ---- several vCPUs at once, with a concurrent consumer ---- */
 	reset_got();

@@ -19,16 +19,7 @@ extern const struct ut_cmd ut_cmd_list, ut_cmd_stats, ut_cmd_query;
 
 /* main.c is not part of the collector library: the commands' error
  * printer, as main.c has it. */
-void ut_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "unitrace%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+/* ut_error: tests/harness.c */
 
 static char dir[64];
 static char dbpath[128];

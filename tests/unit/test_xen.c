@@ -28,16 +28,7 @@
 
 extern const struct ut_cmd ut_cmd_collect;
 
-void ut_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "unitrace%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+/* ut_error: tests/harness.c */
 
 /* ---- a fake xenstore: key/value pairs, NULL value = missing ------------- */
 

@@ -1,0 +1,30 @@
+# Shared TAP helpers of the e2e scripts (tests/e2e/*.sh): source it
+# (. "$(dirname "$0")/../harness.sh"), call ok/is/skip, print "1..$n" at the
+# end.  Not in tests/e2e/: tests/run.sh runs every script there.
+n=0
+
+# ok STATUS DESCRIPTION [DIAGNOSTICS]: a test point, passed if STATUS is 0;
+# the diagnostics are printed as comments when it fails.
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
+	fi
+	return 0
+}
+# is GOT WANT DESCRIPTION
+is() {
+	n=$((n + 1))
+	if [ "$1" = "$2" ]; then echo "ok $n - $3"
+	else echo "not ok $n - $3"; echo "#   got '$1', want '$2'"; fi
+}
+# skip DESCRIPTION REASON
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# q DB SQL: one query, no header
+q() { sqlite3 -batch -noheader "$1" "$2"; }
+# Until (command...) succeeds; the bound only keeps a broken run from
+# hanging the suite.  The tests wait for states, never for durations.
+until_ok() { local i; for ((i = 0; i < 1200; i++)); do "$@" && return 0; sleep 0.05; done; return 1; }
