@@ -40,6 +40,12 @@ const char *platform_cmdline(void);
 void console_write(const char *s, size_t n);
 void console_puts(const char *s);
 uint64_t now_ns(void);
+/* Watch the xenstore (path) (relative to the domain's directory): 0 or -1.
+ * xenstored fires the watch once at once, then whenever the node changes. */
+int platform_xs_watch(const char *path);
+/* Whether a watch has fired since the last call: reads the xenstore ring
+ * without waiting and without a request (no work for dom0). */
+bool platform_xs_watch_fired(void);
 void platform_poweroff(void) __attribute__((noreturn));
 void platform_crash(void) __attribute__((noreturn));
 

@@ -315,6 +315,7 @@ uint64_t now_ns(void)
 static struct xs_ring_page *xs_ring;
 static uint32_t xs_port;
 static uint32_t xs_req_id;
+static bool xs_watch_fired; /* a watch event was read off the ring */
 
 static void xs_send(const uint8_t *msg, uint32_t n)
 {
@@ -382,8 +383,11 @@ static int xs_request(uint32_t type, const char *path, const char *value,
 			return -1; /* the stream cannot be resynchronised */
 		xs_recv(msg + XS_HDR_SIZE, h.len);
 		rc = xs_decode_reply(&h, msg + XS_HDR_SIZE, type, id, out, cap, &len);
-		if (rc == XS_R_SKIP)
+		if (rc == XS_R_SKIP) {
+			if (h.type == XS_WATCH_EVENT)
+				xs_watch_fired = true;
 			continue;
+		}
 		return rc == XS_R_OK ? (int)len : -1;
 	}
 }
@@ -396,6 +400,33 @@ int xg_xs_read(const char *path, char *buf, size_t cap)
 int xg_xs_write(const char *path, const char *value)
 {
 	return xs_request(XS_WRITE, path, value, NULL, 0) < 0 ? -1 : 0;
+}
+
+int platform_xs_watch(const char *path)
+{
+	/* payload "path\0token": one watch, so any token will do */
+	return xs_request(XS_WATCH, path, "w", NULL, 0) < 0 ? -1 : 0;
+}
+
+bool platform_xs_watch_fired(void)
+{
+	static uint8_t msg[XS_HDR_SIZE + XS_PAYLOAD_MAX];
+	struct xs_msg_hdr h;
+
+	/* Only whole headers already on the ring: never wait here. */
+	while (xs_ring && xs_ring_avail(xs_ring->rsp_cons,
+					ut_load_acquire(&xs_ring->rsp_prod)) >=
+				  XS_HDR_SIZE) {
+		xs_recv(msg, XS_HDR_SIZE);
+		if (xs_decode_hdr(msg, &h) != 0)
+			break; /* cannot resynchronise: leave it */
+		xs_recv(msg + XS_HDR_SIZE, h.len); /* xenstored is writing it */
+		if (h.type == XS_WATCH_EVENT)
+			xs_watch_fired = true;
+	}
+	bool fired = xs_watch_fired;
+	xs_watch_fired = false;
+	return fired;
 }
 
 /* ---- traps ------------------------------------------------------------------ */

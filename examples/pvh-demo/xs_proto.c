@@ -39,7 +39,8 @@ int xs_encode(uint8_t *buf, size_t cap, uint32_t type, uint32_t req_id,
 {
 	struct xs_msg_hdr h;
 	size_t plen = xs_strlen(path) + 1;
-	size_t vlen = value ? xs_strlen(value) : 0;
+	/* XS_WATCH: "path\0token\0", both strings terminated */
+	size_t vlen = value ? xs_strlen(value) + (type == XS_WATCH) : 0;
 	size_t len = plen + vlen;
 
 	if (plen == 1 || len > XS_PAYLOAD_MAX || XS_HDR_SIZE + len > cap)

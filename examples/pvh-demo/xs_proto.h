@@ -11,6 +11,7 @@
 
 /* Message types (xsd_sockmsg_type). */
 #define XS_READ 2u
+#define XS_WATCH 4u
 #define XS_GET_DOMAIN_PATH 10u
 #define XS_WRITE 11u
 #define XS_MKDIR 12u
@@ -55,7 +56,8 @@ enum xs_result {
 /*
  * Encode a request of (type) with id (req_id), outside any transaction,
  * into buf[cap]: header, then payload "path\0" (value NULL) or
- * "path\0value" (value not NUL-terminated, as XS_WRITE wants).  Returns
+ * "path\0value" (value not NUL-terminated, as XS_WRITE wants; for XS_WATCH
+ * the value is the token and is NUL-terminated: "path\0token\0").  Returns
  * the message length, or -1 if it does not fit (cap, or XS_PAYLOAD_MAX).
  */
 int xs_encode(uint8_t *buf, size_t cap, uint32_t type, uint32_t req_id,

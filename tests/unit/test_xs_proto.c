@@ -27,6 +27,12 @@ static void test_encode(void)
 	is_int(n, 16 + 6, "read: header + \"path\\0\"");
 	ok(!memcmp(buf + 16, "domid", 6), "read: NUL-terminated path");
 
+	n = xs_encode(buf, sizeof(buf), XS_WATCH, 3, "control/shutdown", "w");
+	memcpy(&h, buf, 16);
+	is_int(h.type, 4, "watch: type 4 (XS_WATCH)");
+	is_int(n, 16 + 17 + 2, "watch: header + \"path\\0token\\0\"");
+	ok(!memcmp(buf + 16, "control/shutdown\0w\0", 19), "watch: payload bytes, the token NUL-terminated");
+
 	n = xs_encode(buf, sizeof(buf), XS_WRITE, 9, "data/unitrace/state", "");
 	is_int(n, 16 + 20, "write of an empty value");
 
