@@ -25,6 +25,7 @@
 
 #include "collector.h"
 #include "ctl_chan.h"
+#include "tracedb.h" /* ut_kind_name */
 #include "transport.h" /* ut_hosted_default_dir */
 #include "ut_ctl.h"
 
@@ -131,9 +132,8 @@ static const char *mode_name(uint32_t m)
 
 static const char *kind_name(uint8_t k)
 {
-	static const char *const n[] = {"instant", "span_begin", "span_end",
-					"counter", "log"};
-	return k < UT_KIND__COUNT ? n[k] : "?";
+	const char *n = ut_kind_name(k);
+	return n ? n : "?";
 }
 
 /* A NUL-padded name from the guest, made printable. */
@@ -243,7 +243,7 @@ static int do_mode(ctl_t *k, const char *m_arg, long ring)
 	 * until every ring has, or has been idle for a while (a ring nobody
 	 * writes to switches when it next records; that is not a failure). */
 	uint64_t e0[UT_MAX_RINGS], last[UT_MAX_RINGS];
-	int64_t moved[UT_MAX_RINGS], t0 = ut_ctl_now_ms();
+	int64_t moved[UT_MAX_RINGS], t0 = ut_now_ms();
 	if (get_rings(k, rings, &nr) < 0)
 		return 1;
 	for (uint32_t i = 0; i < nr; i++) {
@@ -252,7 +252,7 @@ static int do_mode(ctl_t *k, const char *m_arg, long ring)
 	}
 	for (;;) {
 		bool waiting = false;
-		int64_t now = ut_ctl_now_ms();
+		int64_t now = ut_now_ms();
 		for (uint32_t i = 0; i < nr; i++) {
 			if (rings[i].emitted != last[i]) {
 				last[i] = rings[i].emitted;
@@ -428,8 +428,8 @@ static int ctl_run(int argc, char **argv)
 		free(k);
 		return 1;
 	}
-	k->deadline = ut_ctl_now_ms() + timeout;
-	k->seq = (uint32_t)(getpid() * 2654435761u) ^ (uint32_t)ut_ctl_now_ms();
+	k->deadline = ut_now_ms() + timeout;
+	k->seq = (uint32_t)(getpid() * 2654435761u) ^ (uint32_t)ut_now_ms();
 	if (!strcmp(action, "show"))
 		rc = do_show(k);
 	else if (!strcmp(action, "mode"))

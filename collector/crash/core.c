@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h" /* ut_now_ns */
 #include "core.h"
 
 #define UT_CORE_PAGE 4096u
@@ -49,10 +50,7 @@ fail_msg(char *err, size_t errlen, const char *fmt, ...)
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)ut_now_ns() / 1e9;
 }
 
 static uint64_t align_up(uint64_t v, uint64_t a)

@@ -63,13 +63,6 @@ static void on_signal(int sig)
 	stop_requested = sig;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- the sink: decoded events into the store ---------------------------- */
 
 static int sink_event(void *ctx, uint32_t ring, const ut_event_t *ev)
@@ -138,7 +131,7 @@ static int guest_attach(struct engine *e, struct cguest *g)
 		if (rc == UT_TP_RETRY) {
 			/* Not (yet) published: try again, and say so if it
 			 * lasts. */
-			if (now_ms() - g->first_seen_ms > PENDING_MS)
+			if (ut_now_ms() - g->first_seen_ms > PENDING_MS)
 				return guest_reject(e, g, err);
 			return 0;
 		}
@@ -153,7 +146,7 @@ static int guest_attach(struct engine *e, struct cguest *g)
 		return guest_reject(e, g, "out of memory");
 	rc = ut_reader_attach(g->rd, g->t.map, g->t.size);
 	if (rc == 1) {
-		if (now_ms() - g->first_seen_ms > PENDING_MS)
+		if (ut_now_ms() - g->first_seen_ms > PENDING_MS)
 			return guest_reject(e, g, "guest never finished writing "
 						  "its header");
 		return 0; /* try again next cycle */
@@ -327,7 +320,7 @@ static int guest_found(void *ctx, const char *entry, const char *label,
 	snprintf(g->t.label, sizeof(g->t.label), "%s", label);
 	snprintf(g->t.path, sizeof(g->t.path), "%s", path);
 	g->t.id = id;
-	g->first_seen_ms = now_ms();
+	g->first_seen_ms = ut_now_ms();
 	g->next = e->guests;
 	e->guests = g;
 	return 0;
@@ -425,7 +418,7 @@ int ut_collect(ut_collect_opts_t *o)
 	struct engine e;
 	struct sigaction sa;
 	char err[512], serr[PATH_MAX + 256];
-	int64_t start = now_ms(), last_scan = 0;
+	int64_t start = ut_now_ms(), last_scan = 0;
 	bool child_gone = false;
 	int status = 0;
 
@@ -483,7 +476,7 @@ int ut_collect(ut_collect_opts_t *o)
 			o->duration > 0 ? "" : " (Ctrl-C to stop)");
 
 	for (;;) {
-		int64_t t = now_ms();
+		int64_t t = ut_now_ms();
 		if (t - last_scan >= RESCAN_MS || wait_dir(&e, 0)) {
 			rescan(&e);
 			last_scan = t;
@@ -505,7 +498,7 @@ int ut_collect(ut_collect_opts_t *o)
 				o->child_reaped = true;
 				child_gone = true;
 				rescan(&e);
-				last_scan = now_ms();
+				last_scan = ut_now_ms();
 				continue; /* one more cycle for what it left */
 			}
 		}
@@ -519,11 +512,11 @@ int ut_collect(ut_collect_opts_t *o)
 		}
 		if (!o->child_pid && stop_requested)
 			break;
-		if (o->duration > 0 && now_ms() - start >= (int64_t)(o->duration * 1000))
+		if (o->duration > 0 && ut_now_ms() - start >= (int64_t)(o->duration * 1000))
 			break;
 		if (moved < (long)BUSY_BYTES && wait_dir(&e, (int)o->poll_ms)) {
 			rescan(&e);
-			last_scan = now_ms();
+			last_scan = ut_now_ms();
 		}
 	}
 	if (status == 0 && cycle(&e) < 0) /* a last drain before leaving */

@@ -21,8 +21,7 @@ struct ut_ctl_chan {
 	char err[256];
 };
 
-/* Now, CLOCK_MONOTONIC, in ms. */
-int64_t ut_ctl_now_ms(void);
+/* Deadlines are ut_now_ms() values (cli.h). */
 
 /* Open the control socket of the hosted guest named (want) in rendezvous
  * directory (dir): its entry NAME.PID.ut, NAME.PID, NAME or PID, if that

@@ -18,16 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h" /* ut_now_ms */
 #include "ctl_chan.h"
 #include "ut_ctl.h"
-
-int64_t ut_ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Find the entry for (want) in (dir); 0 with the path, or -1 with a
  * message in (err). */
@@ -117,7 +110,7 @@ static int sock_io(ut_ctl_chan_t *c, void *buf, size_t n, int64_t deadline,
 
 	while (n) {
 		struct pollfd pf = {.fd = s->fd, .events = out ? POLLOUT : POLLIN};
-		int64_t left = deadline - ut_ctl_now_ms();
+		int64_t left = deadline - ut_now_ms();
 		if (left <= 0) {
 			snprintf(c->err, sizeof(c->err), "%s did not answer in time",
 				 c->label);

@@ -20,6 +20,7 @@
 #include <libxenvchan.h>
 #include <xenstore.h>
 
+#include "cli.h" /* ut_now_ms */
 #include "ctl_chan.h"
 #include "ut_ctl.h"
 
@@ -33,7 +34,7 @@ typedef struct {
 /* Wait for the channel to move, at most until (deadline). */
 static int chan_wait(xen_chan_t *x, int64_t deadline)
 {
-	int64_t left = deadline - ut_ctl_now_ms();
+	int64_t left = deadline - ut_now_ms();
 	struct pollfd p = {.fd = libxenvchan_fd_for_select(x->v), .events = POLLIN};
 
 	if (left <= 0) {
