@@ -297,10 +297,13 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all $(CPPFLAGS_COMMON) $(COLLECTOR_INC) -Itests
 
+# one compile of its sources; any header they could include rebuilds it
 $(B)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c collector/ingest/reader.c collector/ingest/schema.c \
-		tests/port_test.c tracer-guest/ut_trace.c
+		tests/port_test.c tracer-guest/ut_trace.c $(STAMP) \
+		$(wildcard formats/*.h include/unitrace/*.h tracer-guest/*.h \
+		collector/*.h collector/*/*.h tests/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $^ -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@
 
 # A short run: CI finds regressions, long runs belong to benchmarks.
 fuzz: $(B)/fuzz/fuzz_reader

@@ -54,6 +54,14 @@ static inline bool ut_text_is_ctl(unsigned char c)
 size_t ut_text_escape(char *dst, size_t cap, const char *src, size_t n);
 /* Replace each control character of the NUL-terminated (s) by '?'. */
 void ut_text_clean(char *s);
+/* Guest-written text the collector stores or quotes (names, reasons,
+ * labels, xenstore values): printable ASCII only, anything else '?', so a
+ * guest can put neither terminal escapes nor invalid UTF-8 in the database
+ * or a message. */
+static inline char ut_text_guest_char(char c)
+{
+	return (unsigned char)c >= 0x20 && (unsigned char)c < 0x7f ? c : '?';
+}
 
 /* ---- text.c: durations, timestamps, tables ----------------------------- */
 

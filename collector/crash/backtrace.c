@@ -21,6 +21,7 @@
 
 
 #include "backtrace.h"
+#include "cli.h" /* ut_text_clean */
 #include "core.h"
 
 const char *ut_bt_method_name(int method)
@@ -190,9 +191,7 @@ void ut_bt_format_frame(const ut_frame_t *f, uint32_t idx, char *buf,
 	}
 	snprintf(buf, len, "#%-2u 0x%016" PRIx64 " in %s%s%s", idx, f->pc, fn,
 		 loc, mod);
-	for (char *p = buf; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	ut_text_clean(buf);
 }
 
 char *ut_bt_format(const ut_backtrace_t *bt)

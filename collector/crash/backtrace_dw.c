@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backtrace.h"
+#include "cli.h" /* ut_text_is_ctl */
 
 static void bt_init(ut_backtrace_t *bt, int method)
 {
@@ -87,7 +88,7 @@ static void copy_clean(char *dst, size_t len, const char *src)
 
 	for (; src && src[i] && i + 1 < len; i++) {
 		unsigned char c = (unsigned char)src[i];
-		dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		dst[i] = ut_text_is_ctl(c) ? '?' : (char)c;
 	}
 	dst[i] = 0;
 }

@@ -465,10 +465,9 @@ void ut_reader_guest_info(const ut_reader_t *r, ut_guest_info_t *g)
 
 	memset(g, 0, sizeof(*g));
 	for (unsigned i = 0; i < UT_NAME_LEN && h->name[i]; i++)
-		g->name[i] = (h->name[i] >= 0x20 && h->name[i] < 0x7f) ? h->name[i] : '?';
+		g->name[i] = ut_text_guest_char(h->name[i]);
 	for (unsigned i = 0; i < 16 && h->platform[i]; i++)
-		g->platform[i] = (h->platform[i] >= 0x20 && h->platform[i] < 0x7f)
-					 ? h->platform[i] : '?';
+		g->platform[i] = ut_text_guest_char(h->platform[i]);
 	g->pid = h->pid;
 	memcpy(g->build_id, h->build_id, h->build_id_len);
 	g->build_id_len = h->build_id_len;
@@ -493,8 +492,7 @@ int ut_reader_crash(ut_reader_t *r, struct ut_crash_rec *out)
 	memcpy(out, src, sizeof(*out)); /* one read; only the copy is used */
 	out->reason[UT_CRASH_REASON_LEN - 1] = 0;
 	for (char *c = out->reason; *c; c++)
-		if (*c < 0x20 || *c >= 0x7f)
-			*c = '?';
+		*c = ut_text_guest_char(*c);
 	if (out->version != UT_CRASH_VERSION)
 		return FAIL(r, "crash record version %u, expected %u",
 			    out->version, UT_CRASH_VERSION);

@@ -19,7 +19,7 @@ static size_t copy_name(char *dst, const char *src, size_t cap)
 		char c = src[n];
 		if (!c)
 			break;
-		dst[n] = (c >= 0x20 && c < 0x7f) ? c : '?';
+		dst[n] = ut_text_guest_char(c);
 	}
 	dst[n] = 0;
 	return n;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h" /* ut_text_guest_char */
 #include "xen.h"
 
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -56,7 +57,7 @@ static int key_u32(const ut_xen_kv_t *kv, const char *key, uint32_t max,
 		char shown[24];
 		size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
 		for (size_t i = 0; i < n; i++)
-			shown[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
+			shown[i] = ut_text_guest_char(v[i]);
 		shown[n] = 0;
 		snprintf(err, errlen, "key %s: '%s%s' is not a decimal number "
 			 "0..%u", key, shown, len > n ? "..." : "", max);
@@ -141,7 +142,7 @@ int ut_xen_keys_read(const ut_xen_kv_t *kv, ut_xen_keys_t *k, char *err,
 		if (len > UT_NAME_LEN)
 			len = UT_NAME_LEN;
 		for (size_t i = 0; i < len; i++)
-			k->name[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
+			k->name[i] = ut_text_guest_char(v[i]);
 		k->name[len] = 0;
 		kv->free_fn(kv->ctx, v);
 	}
