@@ -614,6 +614,8 @@ int ut_set_mode(int ring, uint32_t mode)
 {
 	if (mode > UT_MODE_OVERWRITE)
 		return -UT_EINVAL;
+	if (ring >= 0 && (uint32_t)ring >= ut_nr_rings)
+		return -UT_ENORING;
 	for (uint32_t i = 0; i < ut_nr_rings; i++)
 		if (ring < 0 || (uint32_t)ring == i)
 			__atomic_store_n(&ut_rings[i].req_local, mode,

@@ -108,7 +108,8 @@ int ut_set_vcpu(uint32_t vcpu);
 /* Request ring mode (mode), UT_MODE_DISCARD or UT_MODE_OVERWRITE, on ring
  * (ring), or on every ring if ring < 0.  Takes effect within 256 events of
  * that ring, or at once when a discard ring is full.  Returns 0, or
- * -UT_EINVAL (and changes nothing) if (mode) is not a ring mode. */
+ * (changing nothing) -UT_EINVAL if (mode) is not a ring mode, -UT_ENORING
+ * if there is no ring (ring). */
 int ut_set_mode(int ring, uint32_t mode);
 
 /*

@@ -294,6 +294,8 @@ int main(void)
 	       "ut_set_mode refuses a value that is not a ring mode");
 	is_int(ut_set_mode(0, UT_CFG_MODE_OVERWRITE + 7), -UT_EINVAL,
 	       "...on one ring too");
+	is_int(ut_set_mode(99, UT_MODE_OVERWRITE), -UT_ENORING,
+	       "ut_set_mode on a ring that does not exist: -UT_ENORING");
 	for (int i = 0; i < 300; i++)
 		ut_tick();
 	drain_all(r);
