@@ -14,15 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ut_abi.h"
-
-#ifndef UT_STATIC_ASSERT
-#ifdef __cplusplus
-#define UT_STATIC_ASSERT(e, msg) static_assert(e, msg)
-#else
-#define UT_STATIC_ASSERT(e, msg) _Static_assert(e, msg)
-#endif
-#endif
+#include "ut_abi.h" /* also UT_STATIC_ASSERT */
 
 /* Our notes: owner "UNITRACE"; the types spell "UT" in their high half
  * and are never reused. */

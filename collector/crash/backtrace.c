@@ -38,20 +38,6 @@ const char *ut_bt_method_name(int method)
 	}
 }
 
-static void bt_init(ut_backtrace_t *bt, int method)
-{
-	memset(bt, 0, sizeof(*bt));
-	bt->method = method;
-}
-
-static void bt_add(ut_backtrace_t *bt, uint64_t pc)
-{
-	ut_frame_t *f = &bt->f[bt->n++];
-
-	memset(f, 0, sizeof(*f));
-	f->pc = pc;
-}
-
 /* Is (a) inside a range of (mem) (executable if (need_x) and the source
  * marks any range executable)? */
 static bool in_mem(const ut_memsrc_t *mem, uint64_t a, bool need_x)
@@ -93,8 +79,8 @@ uint32_t ut_bt_fp_walk(const struct ut_memsrc *mem,
 	uint64_t rip = regs[UT_X86_RIP], rbp = regs[UT_X86_RBP];
 	uint64_t rsp = regs[UT_X86_RSP], prev = 0;
 
-	bt_init(bt, UT_BT_FP);
-	bt_add(bt, rip);
+	ut_bt_init(bt, UT_BT_FP);
+	ut_bt_add(bt, rip);
 	if (!mem || !mem->nranges) {
 		snprintf(bt->stop, sizeof(bt->stop), "no memory to walk");
 		return bt->n;
@@ -108,7 +94,7 @@ uint32_t ut_bt_fp_walk(const struct ut_memsrc *mem,
 	if (!(rsp & 7) && ut_memsrc_read(mem, rsp, &top, 8) == 0 && top &&
 	    in_mem(mem, top, true) &&
 	    (!in_mem(mem, rip, true) || called_from(mem, top, rip)))
-		bt_add(bt, top);
+		ut_bt_add(bt, top);
 	while (bt->n < UT_BT_MAX) {
 		uint64_t fr[2];
 		if (!rbp) {
@@ -152,7 +138,7 @@ uint32_t ut_bt_fp_walk(const struct ut_memsrc *mem,
 				 fr[1], rbp);
 			return bt->n;
 		}
-		bt_add(bt, fr[1]);
+		ut_bt_add(bt, fr[1]);
 		prev = rbp;
 		rbp = fr[0];
 	}

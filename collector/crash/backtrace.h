@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ut_abi.h"
 
@@ -123,5 +124,21 @@ void ut_bt_format_frame(const ut_frame_t *f, uint32_t idx, char *buf,
 /* The whole backtrace, one frame per line, then "(stop reason)" if the
  * walk ended early.  Returns a malloc'ed string or NULL (no memory). */
 char *ut_bt_format(const ut_backtrace_t *bt);
+
+/* Start (bt) empty for (method); append a frame at (pc), its other fields
+ * zero (the caller checks there is room). */
+static inline void ut_bt_init(ut_backtrace_t *bt, int method)
+{
+	memset(bt, 0, sizeof(*bt));
+	bt->method = method;
+}
+
+static inline void ut_bt_add(ut_backtrace_t *bt, uint64_t pc)
+{
+	ut_frame_t *f = &bt->f[bt->n++];
+
+	memset(f, 0, sizeof(*f));
+	f->pc = pc;
+}
 
 #endif /* UT_BACKTRACE_H */

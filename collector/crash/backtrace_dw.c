@@ -17,20 +17,6 @@
 #include "backtrace.h"
 #include "cli.h" /* ut_text_is_ctl */
 
-static void bt_init(ut_backtrace_t *bt, int method)
-{
-	memset(bt, 0, sizeof(*bt));
-	bt->method = method;
-}
-
-static void bt_add(ut_backtrace_t *bt, uint64_t pc)
-{
-	ut_frame_t *f = &bt->f[bt->n++];
-
-	memset(f, 0, sizeof(*f));
-	f->pc = pc;
-}
-
 /* ---- symbolization -------------------------------------------------------- */
 
 struct ut_symtab {
@@ -224,7 +210,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	if (!dwfl_frame_pc(state, &pc, &act))
 		return DWARF_CB_ABORT;
 	u->act[u->bt->n] = act;
-	bt_add(u->bt, pc);
+	ut_bt_add(u->bt, pc);
 	if (u->bt->n >= UT_BT_MAX) {
 		snprintf(u->bt->stop, sizeof(u->bt->stop),
 			 "stopped after %d frames (the stack may be deeper)",
@@ -299,7 +285,7 @@ int ut_bt_cfi_core(const char *core_path, const char *exe, uint32_t tid,
 	Elf *core = NULL;
 	int fd, rc = -1;
 
-	bt_init(bt, UT_BT_CFI_CORE);
+	ut_bt_init(bt, UT_BT_CFI_CORE);
 	elf_version(EV_CURRENT);
 	fd = open(core_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -341,7 +327,7 @@ int ut_bt_cfi_pid(int pid, uint32_t tid, ut_backtrace_t *bt, char *err,
 {
 	int rc = -1, e;
 
-	bt_init(bt, UT_BT_CFI_PID);
+	ut_bt_init(bt, UT_BT_CFI_PID);
 	Dwfl *dwfl = dwfl_begin(&proc_callbacks);
 	if (!dwfl) {
 		dwfl_fail(err, errlen, "libdw");
