@@ -18,6 +18,9 @@
 #include "collector.h"
 
 #define FAIL(r, ...) (snprintf((r)->err, sizeof((r)->err), __VA_ARGS__), -1)
+/* Re-reads of a ring's (oldest, head) pair that the producer lapped while it
+ * was read (ut_reader_drain). */
+#define UT_READER_RETRIES 64
 
 struct region {
 	uint64_t off, len;
@@ -290,8 +293,21 @@ long ut_reader_drain(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 	bool overwritten = false;
 	long count = 0;
 
-	head = ut_load_acquire(&rr->rh->head);
-	oldest = ut_load_acquire(&rr->rh->oldest);
+	/* 'oldest' first: the producer publishes a new oldest (never past the
+	 * head it has published) before it moves head, so read in this order
+	 * an honest pair has oldest <= head.  In overwrite mode the producer
+	 * can still lap the ring between the two loads while this thread is
+	 * descheduled: the pair then claims more than a ring's worth unread.
+	 * Read it again (a bounded number of times) before calling the guest
+	 * corrupt; a guest that keeps showing such a pair is. */
+	for (int tries = 0;; tries++) {
+		oldest = ut_load_acquire(&rr->rh->oldest);
+		head = ut_load_acquire(&rr->rh->head);
+		start = oldest > rr->cursor ? oldest : rr->cursor;
+		if (tries == UT_READER_RETRIES || oldest > head ||
+		    head < rr->cursor || head - start <= rr->data_size)
+			break;
+	}
 	if (head < rr->cursor || (head & 7))
 		return FAIL(r, "ring %u: head %llu invalid (cursor %llu)", i,
 			    (unsigned long long)head,
