@@ -75,7 +75,7 @@ DEMO := $(B)/demo-guest
 # Every object is named here, so none is an "intermediate" file that make
 # would consider up to date while missing (no bare .SECONDARY).
 TEST_OBJ := $(call obj,$(wildcard tests/unit/test_*.c) $(wildcard tests/e2e/*.c) \
-	$(BENCH_SRC) tests/port_test.c tests/harness.c collector/cli/main.c examples/demo-guest/demo.c \
+	$(BENCH_SRC) tests/port_test.c collector/cli/main.c examples/demo-guest/demo.c \
 	examples/common/workload.c)
 
 .PHONY: pvh-demo test-xen all deps test check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
@@ -134,7 +134,7 @@ $(UNITRACE): $(call obj,collector/cli/main.c) $(VIEWER_OBJ) $(LIB_COLLECTOR) $(S
 $(DEMO): $(call obj,examples/demo-guest/demo.c examples/common/workload.c) $(LIB_GUEST)
 	$(CC) $(HOST_CFLAGS) $^ -o $@ -lpthread -lm
 
-$(B)/tests/%: $(call obj,tests/unit/%.c tests/harness.c) $(LIB_COLLECTOR) $(LIB_TESTPORT) $(STAMP)
+$(B)/tests/%: $(call obj,tests/unit/%.c) $(LIB_COLLECTOR) $(LIB_TESTPORT) $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_HOST)
 

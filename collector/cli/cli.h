@@ -26,8 +26,7 @@ struct ut_cmd {
 	bool stop_at_operand;
 };
 
-/* main.c (not in libutcollector.a: unit tests bring their own) */
-/* Print "unitrace NAME: <message>" to stderr. */
+/* text.c: print "unitrace NAME: <message>" to stderr. */
 void ut_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* True if argv holds -h or --help; prints (cmd)'s usage to stdout. */

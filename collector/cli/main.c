@@ -16,17 +16,6 @@ const struct ut_cmd *const ut_cmds_all[] = {
 };
 #define NCMDS (sizeof(ut_cmds_all) / sizeof(ut_cmds_all[0]))
 
-void ut_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "unitrace%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 bool ut_wants_help(const struct ut_cmd *cmd, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {

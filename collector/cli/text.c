@@ -1,7 +1,7 @@
 /*
  * Small helpers shared by the commands, the viewer and the collector
- * (cli.h): printable text, durations and timestamps as text, aligned
- * tables, the monotonic clock.
+ * (cli.h): the error printer, printable text, durations and timestamps as
+ * text, aligned tables, the monotonic clock.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +10,19 @@
 #include <time.h>
 
 #include "cli.h"
+
+/* ---- errors --------------------------------------------------------------- */
+
+void ut_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "unitrace%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 /* ---- printable text ------------------------------------------------------ */
 

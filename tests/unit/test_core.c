@@ -37,7 +37,6 @@
 
 extern const struct ut_cmd ut_cmd_crash;
 
-/* ut_error: tests/harness.c */
 
 static char dir[64];
 

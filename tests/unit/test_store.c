@@ -19,7 +19,6 @@ extern const struct ut_cmd ut_cmd_list, ut_cmd_stats, ut_cmd_query;
 
 /* main.c is not part of the collector library: the commands' error
  * printer, as main.c has it. */
-/* ut_error: tests/harness.c */
 
 static char dir[64];
 static char dbpath[128];

@@ -28,7 +28,6 @@
 
 extern const struct ut_cmd ut_cmd_collect;
 
-/* ut_error: tests/harness.c */
 
 /* ---- a fake xenstore: key/value pairs, NULL value = missing ------------- */
 
