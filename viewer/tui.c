@@ -324,14 +324,16 @@ void tui_restyle(int y, int x, int n, int style)
 /* UNITRACE_VIEW_STATUS=FILE: for scripts that drive the viewer (the
  * tests): whenever the viewer has read every key sent so far, drawn the
  * result and has no background work pending for the screen, FILE holds
- * "keys N" (N keys read since start).  A script that sent N keys waits for
- * that line instead of sleeping. */
+ * "keys N" (N keys read since start; written once per N, not at every idle
+ * tick of follow mode).  A script that sent N keys waits for that line
+ * instead of sleeping. */
 
 static void tui_status_write(void)
 {
+	static unsigned long written = (unsigned long)-1; /* nothing yet */
 	char tmp[4096], line[64];
 
-	if (!tui_status_path ||
+	if (!tui_status_path || tui_nkeys == written ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp", tui_status_path) >=
 		    (int)sizeof(tmp))
 		return;
@@ -343,6 +345,8 @@ static void tui_status_write(void)
 	close(fd);
 	if (!ok || rename(tmp, tui_status_path))
 		unlink(tmp);
+	else
+		written = tui_nkeys;
 }
 
 /* getch with (timeout_ms); before waiting on an empty input, report the
