@@ -354,7 +354,7 @@ static void xs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 		rec->arch = UT_ARCH_X86_64;
 		memcpy(rec->regs, xs->thr[0].regs, sizeof(rec->regs));
 	}
-	s->elf = x->o.elf_path;
+	s->elf = ut_xen_elf_for(&x->o, xs->d->name);
 	snprintf(s->core_name, sizeof(s->core_name), "xen-dom%u", domid);
 }
 
