@@ -427,7 +427,9 @@ int ut_core_write(const char *path, const ut_memsrc_t *mem,
 	eh->e_ident[EI_CLASS] = ELFCLASS64;
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
 	eh->e_ident[EI_VERSION] = EV_CURRENT;
-	eh->e_ident[EI_OSABI] = ELFOSABI_NONE;
+	/* The notes follow Linux's core layout (elf_prstatus, NT_FILE, ...):
+	 * ELFOSABI_GNU tells readers that pick a parser by OS (lldb) so. */
+	eh->e_ident[EI_OSABI] = ELFOSABI_GNU;
 	eh->e_type = ET_CORE;
 	eh->e_machine = EM_X86_64;
 	eh->e_version = EV_CURRENT;
@@ -797,5 +799,27 @@ int ut_core_ntfile_elf(const char *elf_path, void **out, size_t *len)
 		memcpy(b + 16 + n * 24 + i * plen, elf_path, plen);
 	*out = b;
 	*len = total;
+	return 0;
+}
+
+int ut_core_auxv_elf(const char *elf_path, uint64_t auxv[6])
+{
+	Elf64_Ehdr eh;
+	int fd = open(elf_path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &eh, sizeof(eh), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_entry == 0)
+		return -1;
+	auxv[0] = AT_PAGESZ;
+	auxv[1] = UT_CORE_PAGE;
+	auxv[2] = AT_ENTRY;
+	auxv[3] = eh.e_entry;
+	auxv[4] = AT_NULL;
+	auxv[5] = 0;
 	return 0;
 }

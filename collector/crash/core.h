@@ -123,6 +123,11 @@ void ut_core_note_prpsinfo(ut_core_note_t *out, void *buf, const char *name,
  * no PT_LOAD). */
 int ut_core_ntfile_elf(const char *elf_path, void **out, size_t *len);
 
+/* An NT_AUXV payload (owner "CORE") for a kernel loaded at its link
+ * addresses: AT_PAGESZ, AT_ENTRY = the ELF's entry point, AT_NULL.  lldb
+ * places the executable by AT_ENTRY.  0, or -1 (unreadable, not ELF64). */
+int ut_core_auxv_elf(const char *elf_path, uint64_t auxv[6]);
+
 /* What ut_core_check found in a core file. */
 typedef struct ut_core_info {
 	uint64_t file_bytes, disk_bytes;

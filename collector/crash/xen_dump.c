@@ -545,6 +545,7 @@ typedef struct xen_src {
 	char psinfo[UT_CORE_PRPSINFO_SIZE];
 	void *ntfile;     /* NT_FILE payload */
 	size_t ntfile_len;
+	uint64_t auxv[6]; /* NT_AUXV payload */
 	xmem_t m;
 } xen_src_t;
 
@@ -636,6 +637,10 @@ static size_t xs_core_notes(ut_crash_src_t *s, ut_core_note_t *notes)
 	if (s->elf && ut_core_ntfile_elf(s->elf, &xs->ntfile, &xs->ntfile_len) == 0)
 		notes[n++] = (ut_core_note_t){"CORE", UT_NT_FILE, xs->ntfile,
 					      xs->ntfile_len};
+	/* NT_AUXV with AT_ENTRY: where lldb places the executable. */
+	if (s->elf && ut_core_auxv_elf(s->elf, xs->auxv) == 0)
+		notes[n++] = (ut_core_note_t){"CORE", 6 /* NT_AUXV */, xs->auxv,
+					      sizeof(xs->auxv)};
 	return n;
 }
 
