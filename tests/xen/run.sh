@@ -190,7 +190,7 @@ ctl_checks() {
 # crash_checks LABEL NAME ELF "F1 F2...": one crash row for guest NAME whose
 # stored backtrace names F1, F2... in that order, and gdb on its core too
 crash_checks() {
-	local label=$1 g=$2 elf=$3 frames=$4 cid bt core hcore f want
+	local label=$1 g=$2 elf=$3 frames=$4 cid bt core hcore f fa r want
 	cid="(SELECT min(c.id) FROM crashes c JOIN guests g ON g.id = c.guest_id WHERE g.name = '$g')"
 	[ "$(q "SELECT count(*) FROM crashes c JOIN guests g ON g.id = c.guest_id WHERE g.name = '$g'")" = 1 ]
 	ok $? "$label: one crash row for $g"
@@ -213,6 +213,41 @@ crash_checks() {
 		grep -E '^#' "$RES/gdb-bt-$g.txt" | head -6 | sed 's/^/#   /'
 	else
 		skip "$label: gdb bt on the core" "gdb missing"
+	fi
+	# the core's PT_LOADs sit at the guest's virtual addresses: one holds
+	# the faulting function's code (p_paddr is the guest-physical address)
+	readelf -lW "$hcore" 2>/dev/null | grep LOAD > "$RES/core-loads-$g.txt"
+	f=${frames%% *}
+	fa=$(nm "$elf" 2>/dev/null | awk -v f="$f" '$3 == f { print $1; exit }')
+	r=1
+	if [ -n "$fa" ]; then
+		while read -r _ _ va _ _ msz _; do
+			[ $((16#$fa)) -ge $((va)) ] && [ $((16#$fa)) -lt $((va + msz)) ] && r=0
+		done < "$RES/core-loads-$g.txt"
+	fi
+	[ $r = 0 ]
+	ok $? "$label: a PT_LOAD of the core holds $f at its virtual address 0x$fa ($(wc -l < "$RES/core-loads-$g.txt") PT_LOADs)"
+	# other readers: lldb (it needs ELFOSABI_GNU and the NT_AUXV entry
+	# point the collector writes); elfutils finds the frames, but libdwfl
+	# names a module only from an ELF header in the core's memory, which a
+	# kernel does not keep: eu-addr2line names them from the ELF
+	LLDB=$(command -v lldb || command -v lldb-14 || true)
+	if [ -n "$LLDB" ]; then
+		timeout 120 "$LLDB" -b -c "$hcore" "$elf" -o bt > "$RES/lldb-bt-$g.txt" 2> "$RES/lldb-bt-$g.err"
+		bt=$(sed -n 's/.*frame #[0-9]*: 0x[0-9a-f]* [^`]*`\([A-Za-z_][A-Za-z_0-9]*\).*/\1/p' "$RES/lldb-bt-$g.txt" | tr '\n' ' ')
+		echo " $bt " | grep -qE " $want "
+		ok $? "$label: lldb -b -c CORE $(basename "$elf") -o bt names $frames ($(echo "$bt" | cut -c1-80))"
+	else
+		skip "$label: lldb bt on the core" "lldb missing (apt-get install lldb)"
+	fi
+	if command -v eu-stack >/dev/null && command -v eu-addr2line >/dev/null; then
+		timeout 120 eu-stack --core "$hcore" 2>/dev/null | awk '/^#/ { print $2 }' |
+			eu-addr2line -f -e "$elf" > "$RES/eu-stack-$g.txt" 2>&1
+		bt=$(awk 'NR % 2 == 1' "$RES/eu-stack-$g.txt" | tr '\n' ' ')
+		echo " $bt " | grep -qE " $want "
+		ok $? "$label: eu-stack --core CORE | eu-addr2line -f -e $(basename "$elf") names $frames"
+	else
+		skip "$label: eu-stack on the core" "elfutils missing (apt-get install elfutils)"
 	fi
 }
 
