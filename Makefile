@@ -91,7 +91,7 @@ XEN_PROBE := $(shell mkdir -p $(B) && CC='$(CC)' \
 ifeq ($(XEN_PROBE),y)
 HAVE_XEN := y
 else
-XEN_OFF_REASON := $(patsubst n %,%,$(XEN_PROBE))
+XEN_OFF_REASON := $(wordlist 2,$(words $(XEN_PROBE)),$(XEN_PROBE))
 ifeq ($(HAVE_XEN),y)
 $(error unitrace: HAVE_XEN=y but the Xen backend does not build here: $(XEN_OFF_REASON) (compiler output: $(B)/xen-probe.log))
 endif

@@ -9,7 +9,7 @@
 # Prints one line: "y", or "n <reason>" (the reason is one line of plain
 # text, no quotes, fit for a C string).  The result is cached in
 # DIR/xen-probe.result under a key made of the compiler, the flags, the Xen
-# version pkg-config reports and the probe's source, so an unchanged
+# version pkg-config reports and the probe's sources, so an unchanged
 # configuration costs one pkg-config call; DIR/xen-probe.log keeps the
 # compiler's output of the last run.
 set -u
@@ -24,7 +24,7 @@ for p in $XEN_PKGS; do
 	pkg-config --exists "$p" 2>/dev/null || missing="$missing $p"
 done
 ver=$(pkg-config --modversion xencontrol 2>/dev/null || echo none)
-key="$CC | $CFLAGS | $XEN_CFLAGS | $XEN_LIBS | xen $ver | missing$missing | $(cksum < "$src")"
+key="$CC | $CFLAGS | $XEN_CFLAGS | $XEN_LIBS | xen $ver | missing$missing | $(cat "$src" "$0" | cksum)"
 
 if [ -f "$result" ] && [ "$(head -n 1 "$result")" = "$key" ]; then
 	sed -n 2p "$result"
@@ -36,7 +36,7 @@ mkdir -p "$dir"
 # characters, one line, bounded.
 clean() { tr -d '\\"`\r' | tr "'\t" '  ' | head -c 200; }
 
-if [ -n "$missing" ] && [ -z "$XEN_LIBS" ]; then
+if [ -n "$missing" ] && [ -z "$(printf %s "$XEN_LIBS" | tr -d ' ')" ]; then
 	echo "pkg-config finds no$missing" > "$log"
 	out="n the Xen libraries are not installed (pkg-config finds no$(echo "$missing" | tr ' ' ',' | sed 's/^,/ /'); Debian: libxen-dev)"
 else
@@ -49,8 +49,8 @@ else
 		why=$(grep -m 1 -E 'error:|undefined reference' "$log" |
 			sed -e 's/^.*error: //' -e 's/^.*undefined reference to/undefined reference to/' | clean)
 		[ -n "$why" ] || why="the probe does not build (see $log)"
-		ver_txt=$([ "$ver" = none ] && echo "the Xen libraries" || echo "Xen $ver")
-		out="n $ver_txt does not fit the backend: $why"
+		ver_txt=$([ "$ver" = none ] && echo "these Xen libraries" || echo "Xen $ver")
+		out="n $ver_txt: the backend does not build ($why)"
 	fi
 fi
 out=$(printf '%s' "$out" | tr '\n' ' ')
