@@ -34,7 +34,7 @@ fi
 mkdir -p "$dir"
 # Plain text for messages and a C string: no quotes, backslashes or control
 # characters, one line, bounded.
-clean() { tr -d '\\"`\r' | tr "'\t" '  ' | head -c 200; }
+clean() { tr -d "\\\\\"\`'\r" | tr '\t' ' ' | head -c 200; }
 
 if [ -n "$missing" ] && [ -z "$(printf %s "$XEN_LIBS" | tr -d ' ')" ]; then
 	echo "pkg-config finds no$missing" > "$log"
@@ -42,12 +42,13 @@ if [ -n "$missing" ] && [ -z "$(printf %s "$XEN_LIBS" | tr -d ' ')" ]; then
 else
 	# -MD would not help: the key holds what the result depends on.
 	# shellcheck disable=SC2086
-	if $CC $CFLAGS $XEN_CFLAGS "$src" -o "$dir/xen-probe" $XEN_LIBS > "$log" 2>&1; then
+	if LC_ALL=C $CC $CFLAGS $XEN_CFLAGS "$src" -o "$dir/xen-probe" $XEN_LIBS > "$log" 2>&1; then
 		out=y
 	else
 		# The compiler's first error, else the linker's.
 		why=$(grep -m 1 -E 'error:|undefined reference' "$log" |
-			sed -e 's/^.*error: //' -e 's/^.*undefined reference to/undefined reference to/' | clean)
+			sed -e 's/^.*error: //' -e 's/^.*undefined reference to/undefined reference to/' \
+			    -e 's/; did you mean.*//' -e 's/ \[-W[^]]*\]//' | clean)
 		[ -n "$why" ] || why="the probe does not build (see $log)"
 		ver_txt=$([ "$ver" = none ] && echo "these Xen libraries" || echo "Xen $ver")
 		out="n $ver_txt: the backend does not build ($why)"
