@@ -115,7 +115,11 @@ if [ -z "$why_skip" ] && [ -z "${bad:-}" ]; then
 		XEN_LDFLAGS="-Wl,-rpath-link,$LIB -Wl,--allow-shlib-undefined")
 	mk "${XMK[@]}" "$BX/.flags" > "$T/probe.out" 2>&1
 	ok $? "the Xen probe passes against Xen $ver (HAVE_XEN=y)" "$(cat "$T/probe.out" "$BX/xen-probe.log" 2>/dev/null)"
-	for src in collector/transport/xen*.c collector/crash/xen_dump.c tests/unit/test_xen.c; do
+	# The Xen sources, and any other file that includes a Xen header.
+	srcs=$( { ls collector/transport/xen*.c collector/crash/xen*.c
+		grep -lE '^#include <(xen/[a-z0-9_/]+|xenctrl|xenstore|xengnttab|xenevtchn|xenforeignmemory|libxenvchan)\.h>|^#define UT_XEN_PRIVATE' \
+			collector/*/*.c tests/unit/*.c; } | sort -u)
+	for src in $srcs; do
 		[ "$src" = collector/transport/xen_probe.c ] && continue
 		o=$BX/obj/${src%.c}.o
 		mk "${XMK[@]}" "$o" > "$T/cc.out" 2>&1
