@@ -147,7 +147,7 @@ static void test_set_perms(void)
 	memcpy(&h, buf, 16);
 	is_int(h.type, 14, "set_perms: type");
 	is_int(h.len, 27, "set_perms: payload length counts the embedded NULs");
-	ok(!memcmp(buf + 16, "data/unitrace/state\0n12\0r3\0", 28),
+	ok(!memcmp(buf + 16, "data/unitrace/state\0n12\0r3\0", 27),
 	   "set_perms: payload bytes");
 
 	h = hdr(XS_SET_PERMS, 9, 3);
