@@ -478,15 +478,24 @@ static int self_domid(uint32_t *out)
 int xg_xs_set_perm(const char *path, uint16_t domid)
 {
 	uint32_t self;
-	char perms[XS_PERMS_MAX];
+	char perms[XS_PERMS_MAX], err[16] = "";
 	int n;
 
 	if (self_domid(&self) != 0 ||
 	    (n = xs_perms_owner_reader(perms, sizeof(perms), (uint16_t)self,
 				       domid)) < 0)
 		return -1;
-	return xs_request_raw(XS_SET_PERMS, path, perms, (size_t)n, NULL, 0) < 0
-		       ? -1 : 0;
+	if (xs_request_raw(XS_SET_PERMS, path, perms, (size_t)n, err,
+			   sizeof(err)) < 0) {
+		/* said on the console: the rig's log shows none */
+		console_puts("pvh-demo: xenstore refused SET_PERMS on ");
+		console_puts(path);
+		console_puts(": ");
+		console_puts(err[0] ? err : "no reply");
+		console_puts("\n");
+		return -1;
+	}
+	return 0;
 }
 
 int platform_xs_watch(const char *path)
