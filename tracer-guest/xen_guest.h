@@ -192,13 +192,14 @@ UT_STATIC_ASSERT(offsetof(struct xg_vchan_iface, cli_live) == 20, "cli_live");
  * with its own notion of a frame (below).
  *
  * Contract for every hook: it returns quickly and never blocks (no
- * semaphore, no waiting for a free resource, no sleeping until an event):
- * the port calls them from ut_init(), ut_ctl_poll() and, for
- * xg_evtchn_notify / xg_sched_yield / xg_sched_shutdown, from the crash
- * path, possibly inside a trap handler with interrupts off.  None is called
- * on the event fast path; xg_vcpu_id() is called when a vCPU emits its
- * first event.  Hooks are called from one vCPU at a time (ut_init and the
- * control poll are not reentrant).
+ * semaphore, no waiting for a free resource, no sleeping until an event).
+ * The only waits allowed are the xenstore hooks' wait for xenstored's
+ * reply; those are called from ut_init() only (and xg_xs_read from
+ * ut_port_defaults/identity, also under ut_init), never from the crash
+ * path.  xg_evtchn_notify, xg_sched_yield and xg_sched_shutdown are called
+ * from ut_ctl_poll(), at exit and on the crash path, possibly inside a trap
+ * handler with interrupts off.  None is called on the event fast path;
+ * xg_vcpu_id() is called when a vCPU emits its first event.
  */
 
 /* (n) zeroed, page-aligned pages, contiguous in the guest's virtual
