@@ -90,22 +90,8 @@ gap=$(q "SELECT printf('%.3f', max(gap) / 1e9) FROM (SELECT e.ts - lag(e.ts) OVE
 grate=$(div "${em:-}" "$TRACE" 0)
 
 # ---- 2. crash dumps ------------------------------------------------------------
-# "core written: PATH (32.1 MiB of memory, 0.9 MiB on disk, 0.40 s)"
-cw=$(grep -m1 'core written:' "$res/collector.err" 2>/dev/null)
-read -r ut_mem ut_disk ut_s < <(printf '%s\n' "$cw" |
-	sed -n 's/.*core written: .* (\([0-9.]*\) MiB of memory, \([0-9.]*\) MiB on disk, \([0-9.]*\) s).*/\1 \2 \3/p')
-# cores-size.txt (measured in dom0): allocated KiB, apparent bytes, path
-read -r ut_kib ut_bytes _ 2>/dev/null < "$res/cores-size.txt" || { ut_kib=''; ut_bytes=''; }
+# (per crashed guest: pvhdemo2, a PVH domain, and ukapp3, a PV Unikraft one)
 capture=$(timing crash-capture)
-# xl-dump-core.txt ends "rc=N limit=Ls size=BYTES alloc_kib=K"
-xlline=$(grep '^rc=' "$res/xl-dump-core.txt" 2>/dev/null | tail -1)
-field() { printf '%s\n' "$xlline" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
-xl_rc=$(field rc)
-xl_bytes=$(field size)
-xl_kib=$(field alloc_kib)
-xl_s=$(timing xl-dump-core)
-[ -n "$xl_s" ] || xl_s=$(timing xl-dump-core-unfinished)
-
 # ---- figures -----------------------------------------------------------------
 echo
 echo "==== figures"
@@ -127,11 +113,36 @@ else
 	echo "grant-ring throughput: no result (emitted '${em:-}', dropped '${dr:-}', stored '${stored:-}')"
 fi
 
-dom="${ut_mem:-?} MiB"
-[ -n "${ut_mem:-}" ] && dom="$(awk -v m="$ut_mem" 'BEGIN { printf "%d", m }') MiB"
-if [ -z "${ut_s:-}" ]; then
-	echo "crash dump: no 'core written' line from the collector (see $B/xen-rig/results/collector.err)"
-else
+# dump_figures NAME KIND: the collector's core of guest NAME next to `xl
+# dump-core` of the same domain (each guest type compared with its own)
+dump_figures() {
+	local g=$1 kind=$2 core cw ut_mem ut_disk ut_s ut_kib ut_bytes xlline
+	local xl_rc xl_bytes xl_kib xl_s ours theirs ratio dom
+	core=$(q "SELECT c.core_path FROM crashes c JOIN guests g ON g.id = c.guest_id WHERE g.name = '$g' LIMIT 1")
+	if [ -z "$core" ]; then
+		echo "crash dump, $g ($kind): no crash row with a core in trace.db"
+		return
+	fi
+	# "core written: PATH (32.1 MiB of memory, 0.9 MiB on disk, 0.40 s)"
+	cw=$(grep -m1 "core written: $core " "$res/collector.err" 2>/dev/null)
+	read -r ut_mem ut_disk ut_s < <(printf '%s\n' "$cw" |
+		sed -n 's/.*core written: .* (\([0-9.]*\) MiB of memory, \([0-9.]*\) MiB on disk, \([0-9.]*\) s).*/\1 \2 \3/p')
+	# cores-size.txt (measured in dom0): allocated KiB, apparent bytes, path
+	read -r ut_kib ut_bytes _ 2>/dev/null < <(grep " $core\$" "$res/cores-size.txt")
+	# xl-dump-core-NAME.txt ends "rc=N limit=Ls size=BYTES alloc_kib=K"
+	xlline=$(grep '^rc=' "$res/xl-dump-core-$g.txt" 2>/dev/null | tail -1)
+	field() { printf '%s\n' "$xlline" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
+	xl_rc=$(field rc)
+	xl_bytes=$(field size)
+	xl_kib=$(field alloc_kib)
+	xl_s=$(timing "xl-dump-core-$g")
+	[ -n "$xl_s" ] || xl_s=$(timing "xl-dump-core-unfinished-$g")
+	dom="${ut_mem:-?} MiB"
+	[ -n "${ut_mem:-}" ] && dom="$(awk -v m="$ut_mem" 'BEGIN { printf "%d", m }') MiB"
+	if [ -z "${ut_s:-}" ]; then
+		echo "crash dump, $g ($kind): no 'core written: $core' line from the collector"
+		return
+	fi
 	ours="unitrace $ut_s s ($(mib "$ut_bytes") MiB, $(div "${ut_kib:-}" 1024 1) MiB on disk)"
 	case ${xl_rc:-} in
 	0)
@@ -144,12 +155,18 @@ else
 		theirs="xl dump-core: no result"
 		ratio="?" ;;
 	*)
-		theirs="xl dump-core failed (rc=$xl_rc after ${xl_s:-?} s: $(grep -v '^rc=' "$res/xl-dump-core.txt" | tail -1))"
+		theirs="xl dump-core failed (rc=$xl_rc after ${xl_s:-?} s: $(grep -v '^rc=' "$res/xl-dump-core-$g.txt" | tail -1))"
 		ratio="?" ;;
 	esac
-	echo "crash dump, $dom PVH domain: $ours vs $theirs: $ratio"
+	echo "crash dump, $dom $kind domain $g: $ours vs $theirs: $ratio"
 	echo "  (sizes: apparent, then allocated in dom0's tmpfs per du; collector's own" \
-		"figure ${ut_disk:-?} MiB on disk; crash to core stored in trace.db as seen by" \
-		"dom0-init's polling: ${capture:-?} s)"
+		"figure ${ut_disk:-?} MiB on disk)"
+}
+dump_figures pvhdemo2 PVH
+echo "  (pvhdemo2's crash to core stored in trace.db as seen by dom0-init's polling: ${capture:-?} s)"
+if [ -f "$B/unikraft-app/unikraft-app.elf" ]; then
+	dump_figures ukapp3 "PV (Unikraft)"
+else
+	echo "crash dump, PV (Unikraft): SKIPPED: $B/unikraft-app/unikraft-app.elf not built"
 fi
 exit 0

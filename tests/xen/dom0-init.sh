@@ -128,16 +128,17 @@ dom_crashed() { case "$(domstate "$1")" in *c*) return 0 ;; esac; return 1; }
 # that runs into the host's timeout loses nothing measured before it
 save() { [ -b /dev/vda ] && tar -C / -cf /dev/vda results && sync; }
 # dump_core NAME: time `xl dump-core` of a preserved domain (slow under TCG),
-# at most $DUMPLIMIT seconds
+# at most $DUMPLIMIT seconds: /results/xl-dump-core-NAME.txt, timing
+# xl-dump-core-NAME (or xl-dump-core-unfinished-NAME)
 dump_core() {
 	save
 	T=$(now)
-	timeout "$DUMPLIMIT" xl dump-core "$1" /tmp/xl-dump.core > /results/xl-dump-core.txt 2>&1
+	timeout "$DUMPLIMIT" xl dump-core "$1" /tmp/xl-dump.core > "/results/xl-dump-core-$1.txt" 2>&1
 	rc=$?
 	# size: apparent bytes; alloc_kib: what tmpfs allocated (du -k)
 	echo "rc=$rc limit=${DUMPLIMIT}s size=$(stat -c %s /tmp/xl-dump.core 2>/dev/null)" \
-		"alloc_kib=$(du -k /tmp/xl-dump.core 2>/dev/null | cut -f1)" >> /results/xl-dump-core.txt
-	if [ $rc = 0 ]; then timing xl-dump-core "$T"; else timing xl-dump-core-unfinished "$T"; fi
+		"alloc_kib=$(du -k /tmp/xl-dump.core 2>/dev/null | cut -f1)" >> "/results/xl-dump-core-$1.txt"
+	if [ $rc = 0 ]; then timing "xl-dump-core-$1" "$T"; else timing "xl-dump-core-unfinished-$1" "$T"; fi
 	rm -f /tmp/xl-dump.core
 }
 
@@ -282,12 +283,6 @@ elif collector_alive; then
 	note "run 2: the domain did not crash: state '$(domstate pvhdemo2)' (see xl-dmesg.txt, guest-pvhdemo2.log)"
 	wait_for 20 db_is "SELECT count(*) FROM crashes" 1 || note "run 2: no crash row"
 fi
-ls -l /results/cores > /results/cores.txt 2>&1
-# allocated KiB (du -k), apparent bytes, path: measured here, since the copy
-# that comes back through the tar on /dev/vda is no longer sparse
-for f in /results/cores/*; do
-	[ -f "$f" ] && echo "$(du -k "$f" | cut -f1) $(stat -c %s "$f") $f"
-done > /results/cores-size.txt 2>&1
 
 [ "$DUMPCORE" = 1 ] && dump_core pvhdemo2
 xl destroy pvhdemo2 2>/dev/null
@@ -349,10 +344,18 @@ if [ "$UK" = 1 ] && collector_alive; then
 	else
 		note "ukapp3: the domain did not crash: state '$(domstate ukapp3)'"
 	fi
+	[ "$DUMPCORE" = 1 ] && dump_core ukapp3
 	xl destroy ukapp3 2>/dev/null
 elif [ "$UK" = 1 ]; then
 	note "Unikraft runs skipped: the collector is not running"
 fi
+
+ls -l /results/cores > /results/cores.txt 2>&1
+# allocated KiB (du -k), apparent bytes, path: measured here, since the copy
+# that comes back through the tar on /dev/vda is no longer sparse
+for f in /results/cores/*; do
+	[ -f "$f" ] && echo "$(du -k "$f" | cut -f1) $(stat -c %s "$f") $f"
+done > /results/cores-size.txt 2>&1
 
 kill -TERM $COLLECTOR 2>/dev/null
 wait_for 20 eval '! collector_alive' || { note "collector did not exit on SIGTERM"; kill -KILL $COLLECTOR; }

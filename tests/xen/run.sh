@@ -11,7 +11,7 @@
 #   full   (default) the traced PVH demo: one run traced, one that crashes
 #
 # Environment:
-#   XEN_RIG_TIMEOUT=S     hard limit on QEMU (default 180 s boot, 480 s full)
+#   XEN_RIG_TIMEOUT=S     hard limit on QEMU (default 180 s boot, 600 s full)
 #   XEN_BENCH_DUMPCORE=1  also time `xl dump-core` of the crashed domain (slow
 #                         under TCG: about 530 s for 128 MB PVH), for at most
 #                         XEN_BENCH_DUMPCORE_LIMIT s (default 400; the QEMU
@@ -58,10 +58,10 @@ COPY=${XEN_RIG_COPY:-}
 for v in "$DUMPLIMIT" "$RATE" "$CTL" "$GUESTS"; do
 	case $v in '' | *[!0-9]*) echo "$0: not a number: '$v'" >&2; exit 2 ;; esac
 done
-[ "$DUMPCORE" = 1 ] && extra=$((DUMPLIMIT + 30)) || extra=0
+[ "$DUMPCORE" = 1 ] && extra=$((2 * DUMPLIMIT + 60)) || extra=0
 case $MODE in
 boot|stub) TIMEOUT=${XEN_RIG_TIMEOUT:-$((180 + extra))} ;;
-full) TIMEOUT=${XEN_RIG_TIMEOUT:-$((480 + extra))} ;;
+full) TIMEOUT=${XEN_RIG_TIMEOUT:-$((600 + extra))} ;;
 *) echo "usage: $0 [boot|stub|full]" >&2; exit 2 ;;
 esac
 command -v qemu-system-x86_64 >/dev/null || bail "qemu-system-x86_64 present"
@@ -132,7 +132,7 @@ if [ "$MODE" = stub ]; then
 	grep -qE '^pvhstub .* [-rbps]*c[-rbps]* ' "$RES/xl-list-stub.txt" 2>/dev/null
 	ok $? "pvh-stub crashed and on_crash=preserve kept it: $(grep pvhstub "$RES/xl-list-stub.txt" 2>/dev/null)"
 	if [ "$DUMPCORE" = 1 ]; then
-		d=$(tail -1 "$RES/xl-dump-core.txt" 2>/dev/null)
+		d=$(tail -1 "$RES/xl-dump-core-pvhstub.txt" 2>/dev/null)
 		case $d in
 		rc=0*) ok 0 "xl dump-core of the crashed stub: $d" ;;
 		rc=124* | rc=143*) skip "xl dump-core of the crashed stub" "unfinished within the limit: $d" ;;
