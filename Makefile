@@ -247,9 +247,13 @@ $(UK_APP_OUT)/.config: examples/unikraft-app/defconfig $(UK_TREE_STAMP)
 $(UK_APP_ELF): $(UK_APP_OUT)/.config $(UK_APP_SRC)
 	$(UK_MAKE) -j$(UK_JOBS)
 	cp $(UK_APP_OUT)/unikraft-app_xen-x86_64.dbg $@
+	@rm -f $(UK_APP_DIR)/SKIPPED
 	@echo "unikraft-app: $@"
 else
+# The reason is also left in $(UK_APP_DIR)/SKIPPED for the tests to quote.
 unikraft-app:
+	@mkdir -p $(UK_APP_DIR) && rm -f $(UK_APP_ELF)
+	@echo "$(strip $(UK_SKIP))" > $(UK_APP_DIR)/SKIPPED
 	@echo "unikraft-app: SKIPPED: $(strip $(UK_SKIP))"
 endif
 

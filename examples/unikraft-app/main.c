@@ -7,8 +7,8 @@
  * request > parse > handle > respond, with cache misses, bytes_sent
  * counters, logs, slow requests and occasional errors.
  *
- * Command line (xl cmdline=; the first word is the program's name, words
- * without '=' are ignored):
+ * Command line (xl cmdline=; Unikraft makes its first word argv[0]: every
+ * key=value word is read, wherever it is, other words are ignored):
  *   duration=SECONDS  how long to serve (default 2)
  *   rate=N            requests per second (default 1000; 0: flat out)
  *   crash=null        NULL store a few calls deep (handle_login >
