@@ -194,9 +194,11 @@ pvh-demo: $(PVH_ELF)
 # external Unikraft library).  Unikraft comes from the tarball beside the
 # project (extracted once into $(B)/unikraft/) or from the user's own tree:
 # make UK_ROOT=/path/to/unikraft.  With neither, the target says SKIPPED and
-# succeeds.  Unikraft's own build output stays in $(B)/unikraft-app/build/;
-# the image (with its debug information: xl boots it, gdb and
-# `unitrace collect --elf` read it) is copied to $(UK_APP_ELF).
+# succeeds.  Unikraft's own build output stays in $(B)/unikraft-app/build/.
+# $(UK_APP_ELF) is the image with its debug information, which xl boots and
+# gdb and `unitrace collect --elf` read: Unikraft's .dbg with the boot-info
+# section (the memory map of the image) that Unikraft writes only into its
+# stripped image; without it the guest crashes before its first line.
 UNIKRAFT_SRC ?= ../shared/third_party/unikraft/unikraft-eaf6fda1.tar.xz
 UK_ROOT ?=
 UK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -246,7 +248,8 @@ $(UK_APP_OUT)/.config: examples/unikraft-app/defconfig $(UK_TREE_STAMP)
 
 $(UK_APP_ELF): $(UK_APP_OUT)/.config $(UK_APP_SRC)
 	$(UK_MAKE) -j$(UK_JOBS)
-	cp $(UK_APP_OUT)/unikraft-app_xen-x86_64.dbg $@
+	objcopy --update-section .uk_bootinfo=$(UK_APP_OUT)/unikraft-app_xen-x86_64.bootinfo \
+		$(UK_APP_OUT)/unikraft-app_xen-x86_64.dbg $@
 	@rm -f $(UK_APP_DIR)/SKIPPED
 	@echo "unikraft-app: $@"
 else
