@@ -334,7 +334,11 @@ bench-xen: all
 DEB_PACKAGES := build-essential pkg-config libsqlite3-dev sqlite3 \
 	libncurses-dev tmux gdb valgrind clang libclang-rt-14-dev \
 	libelf-dev libdw-dev libxen-dev liblttng-ust-dev lttng-tools \
-	python3 procps qemu-system-x86 busybox-static cpio flex bison
+	python3 procps qemu-system-x86 busybox-static cpio
+# other readers of our cores (tests/e2e/core_readers.sh, the Xen rig)
+DEB_PACKAGES += lldb elfutils
+# Unikraft's kconfig (make unikraft-app)
+DEB_PACKAGES += flex bison
 
 # Installs only what is missing (so `make test` and `make demo` may run it
 # every time); needs root when something is missing.

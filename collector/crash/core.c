@@ -427,7 +427,9 @@ int ut_core_write(const char *path, const ut_memsrc_t *mem,
 	eh->e_ident[EI_CLASS] = ELFCLASS64;
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
 	eh->e_ident[EI_VERSION] = EV_CURRENT;
-	eh->e_ident[EI_OSABI] = ELFOSABI_NONE;
+	/* The notes follow Linux's core layout (elf_prstatus, NT_FILE, ...):
+	 * ELFOSABI_GNU tells readers that pick a parser by OS (lldb) so. */
+	eh->e_ident[EI_OSABI] = ELFOSABI_GNU;
 	eh->e_type = ET_CORE;
 	eh->e_machine = EM_X86_64;
 	eh->e_version = EV_CURRENT;
@@ -460,6 +462,7 @@ int ut_core_write(const char *path, const ut_memsrc_t *mem,
 		ph.p_flags = r->flags & (PF_R | PF_W | PF_X);
 		ph.p_offset = off;
 		ph.p_vaddr = r->addr;
+		ph.p_paddr = r->paddr;
 		ph.p_filesz = r->len;
 		ph.p_memsz = r->len;
 		ph.p_align = UT_CORE_PAGE;
@@ -734,4 +737,89 @@ out:
 	free(notes);
 	close(fd);
 	return rc;
+}
+
+/* ---- NT_FILE for a statically linked kernel -------------------------------- */
+
+int ut_core_ntfile_elf(const char *elf_path, void **out, size_t *len)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[64];
+	uint64_t ent[64][3];
+	size_t n = 0, plen = strlen(elf_path) + 1;
+	int fd = open(elf_path, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	*len = 0;
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+	    eh.e_phnum > 64 ||
+	    pread(fd, ph, eh.e_phnum * sizeof(Elf64_Phdr), (off_t)eh.e_phoff)
+		    != (ssize_t)(eh.e_phnum * sizeof(Elf64_Phdr))) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		const Elf64_Phdr *p = &ph[i];
+		if (p->p_type != PT_LOAD || p->p_memsz == 0 ||
+		    p->p_vaddr + p->p_memsz < p->p_vaddr ||
+		    p->p_vaddr % UT_CORE_PAGE != p->p_offset % UT_CORE_PAGE)
+			continue;
+		uint64_t start = p->p_vaddr & ~(uint64_t)(UT_CORE_PAGE - 1);
+		uint64_t end = align_up(p->p_vaddr + p->p_memsz, UT_CORE_PAGE);
+		if (end < start)
+			continue;
+		/* Sorted by start (insertion: at most 64). */
+		size_t k = n;
+		while (k && ent[k - 1][0] > start) {
+			memcpy(ent[k], ent[k - 1], sizeof(ent[k]));
+			k--;
+		}
+		ent[k][0] = start;
+		ent[k][1] = end;
+		ent[k][2] = (p->p_offset - (p->p_vaddr - start)) / UT_CORE_PAGE;
+		n++;
+	}
+	if (!n)
+		return -1;
+	/* count, page size, {start, end, page offset}[count], the names. */
+	size_t total = 16 + n * 24 + n * plen;
+	uint8_t *b = calloc(1, total);
+	if (!b)
+		return -1;
+	uint64_t hdr[2] = {n, UT_CORE_PAGE};
+	memcpy(b, hdr, sizeof(hdr));
+	memcpy(b + 16, ent, n * 24);
+	for (size_t i = 0; i < n; i++)
+		memcpy(b + 16 + n * 24 + i * plen, elf_path, plen);
+	*out = b;
+	*len = total;
+	return 0;
+}
+
+int ut_core_auxv_elf(const char *elf_path, uint64_t auxv[6])
+{
+	Elf64_Ehdr eh;
+	int fd = open(elf_path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &eh, sizeof(eh), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_entry == 0)
+		return -1;
+	auxv[0] = AT_PAGESZ;
+	auxv[1] = UT_CORE_PAGE;
+	auxv[2] = AT_ENTRY;
+	auxv[3] = eh.e_entry;
+	auxv[4] = AT_NULL;
+	auxv[5] = 0;
+	return 0;
 }

@@ -24,6 +24,8 @@
 typedef struct ut_mem_range {
 	uint64_t addr, len; /* len > 0, addr + len does not wrap */
 	uint32_t flags;     /* UT_MEM_R | UT_MEM_W | UT_MEM_X */
+	uint64_t paddr;     /* p_paddr: the guest-physical address of addr
+	                       (Xen), or 0 (hosted: unknown) */
 } ut_mem_range_t;
 
 /* Guest memory.  (ranges) are sorted by address and disjoint. */
@@ -110,6 +112,21 @@ void ut_core_note_build_id(ut_core_note_t *out, const uint8_t *id,
  * and (pid). */
 void ut_core_note_prpsinfo(ut_core_note_t *out, void *buf, const char *name,
 			   const char *args, uint32_t pid);
+
+/* NT_FILE (owner "CORE"): which file is mapped where. */
+#define UT_NT_FILE 0x46494c45u
+/* An NT_FILE payload naming the ELF executable (elf_path) over its
+ * PT_LOAD segments (page-aligned, file offsets in pages), for a kernel
+ * loaded at its link addresses: what lets libdwfl (eu-stack) and lldb find
+ * the program of a unikernel core.  The ELF is read with bounds checks.
+ * 0 with *out (malloc'd, *len bytes), or -1 (unreadable, not ELF64,
+ * no PT_LOAD). */
+int ut_core_ntfile_elf(const char *elf_path, void **out, size_t *len);
+
+/* An NT_AUXV payload (owner "CORE") for a kernel loaded at its link
+ * addresses: AT_PAGESZ, AT_ENTRY = the ELF's entry point, AT_NULL.  lldb
+ * places the executable by AT_ENTRY.  0, or -1 (unreadable, not ELF64). */
+int ut_core_auxv_elf(const char *elf_path, uint64_t auxv[6]);
 
 /* What ut_core_check found in a core file. */
 typedef struct ut_core_info {

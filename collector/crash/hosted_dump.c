@@ -40,7 +40,7 @@ static int add_range(ut_hosted_mem_t *m, uint64_t lo, uint64_t hi,
 		m->ranges = r;
 		m->cap = cap;
 	}
-	m->ranges[m->nranges++] = (ut_mem_range_t){lo, hi - lo, flags};
+	m->ranges[m->nranges++] = (ut_mem_range_t){lo, hi - lo, flags, 0};
 	return 0;
 }
 

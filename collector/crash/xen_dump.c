@@ -26,6 +26,7 @@
 
 #include "backtrace.h"
 #include "crash.h"
+#include "guest_pt.h"
 #include "xen.h"
 
 #include <xen/hvm/save.h> /* after xenctrl.h (xen.h): needs its types */
@@ -133,14 +134,32 @@ static int vcpu_regs(ut_xen_t *x, uint32_t domid, bool hvm, uint32_t v,
 
 /* ---- memory ---------------------------------------------------------------- */
 
+/*
+ * The guest's memory in three steps:
+ *   1. its frames: PVH/HVM, the populated guest-physical frames (found by
+ *      mapping them, by GFN); PV, the guest's own p2m (pfn -> mfn, read
+ *      from shared_info's frame list list), whose valid entries are the
+ *      frames, mapped by MFN;
+ *   2. its page tables from the crashing vCPU's CR3 (guest_pt.c): the
+ *      ranges of the core at virtual addresses, p_paddr = pfn << 12;
+ *   3. if the walk fails (paging off, unreadable tables), the physical
+ *      layout of step 1 (vaddr = paddr), with a note.
+ * Reads go address -> range -> pfn -> frame (p2m on PV) -> a mapping
+ * window of WIN_FRAMES pfns.
+ */
 typedef struct xmem {
 	ut_memsrc_t src;
 	ut_xen_t *x;
 	uint32_t domid;
-	uint64_t nframes;         /* frames scanned: [0, nframes) */
-	ut_mem_range_t *ranges;
-	size_t n, cap;
-	/* The read window: WIN_FRAMES frames from win_pfn. */
+	bool pv;
+	uint64_t nframes;         /* pfns: [0, nframes) */
+	uint64_t *p2m;            /* PV: pfn -> mfn (UT_INVALID_FRAME: none) */
+	ut_m2p_t m2p;             /* PV: mfn -> pfn */
+	ut_mem_range_t *phys;     /* populated pfns as ranges (paddr = addr) */
+	size_t nphys, capphys;
+	ut_mem_range_t *ranges;   /* the core's: virtual, or phys */
+	size_t n;
+	/* The read window: WIN_FRAMES pfns from win_pfn. */
 	uint8_t *win;
 	uint64_t win_pfn;
 	uint32_t win_n;
@@ -153,34 +172,46 @@ static int add_frames(xmem_t *m, uint64_t pfn, uint64_t count)
 {
 	uint64_t addr = pfn * UT_PAGE_SIZE, len = count * UT_PAGE_SIZE;
 
-	if (m->n && m->ranges[m->n - 1].addr + m->ranges[m->n - 1].len == addr) {
-		m->ranges[m->n - 1].len += len;
+	if (m->nphys && m->phys[m->nphys - 1].addr + m->phys[m->nphys - 1].len
+			== addr) {
+		m->phys[m->nphys - 1].len += len;
 		return 0;
 	}
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 16;
-		ut_mem_range_t *r = realloc(m->ranges, cap * sizeof(*r));
+	if (m->nphys == m->capphys) {
+		size_t cap = m->capphys ? 2 * m->capphys : 16;
+		ut_mem_range_t *r = realloc(m->phys, cap * sizeof(*r));
 		if (!r)
 			return -1;
-		m->ranges = r;
-		m->cap = cap;
+		m->phys = r;
+		m->capphys = cap;
 	}
-	m->ranges[m->n++] = (ut_mem_range_t){addr, len,
-					     UT_MEM_R | UT_MEM_W | UT_MEM_X};
+	m->phys[m->nphys++] = (ut_mem_range_t){addr, len,
+					       UT_MEM_R | UT_MEM_W | UT_MEM_X,
+					       addr};
 	return 0;
 }
 
-/* Map (n) frames from (pfn) read-only; errs[] says which failed. */
+/* The frame to map for (pfn): the MFN on PV, the pfn itself otherwise. */
+static xen_pfn_t pfn_frame(const xmem_t *m, uint64_t pfn)
+{
+	if (!m->pv)
+		return (xen_pfn_t)pfn;
+	if (pfn >= m->nframes || m->p2m[pfn] == UT_INVALID_FRAME)
+		return (xen_pfn_t)~0ul; /* fails to map: an error entry */
+	return (xen_pfn_t)m->p2m[pfn];
+}
+
+/* Map (n) pfns from (pfn) read-only; errs[] says which failed. */
 static void *map_frames(xmem_t *m, uint64_t pfn, uint32_t n, int *errs)
 {
 	for (uint32_t i = 0; i < n; i++)
-		m->pfns[i] = (xen_pfn_t)(pfn + i);
+		m->pfns[i] = pfn_frame(m, pfn + i);
 	return xenforeignmemory_map(m->x->fmem, m->domid, PROT_READ, n, m->pfns,
 				    errs);
 }
 
-/* Find the populated frames: the ranges of the core. */
-static int xmem_probe(xmem_t *m, char *err, size_t errlen)
+/* PVH/HVM: find the populated frames by mapping them. */
+static int xmem_probe_hvm(xmem_t *m, char *err, size_t errlen)
 {
 	xen_pfn_t max = 0;
 	uint64_t good = 0;
@@ -219,6 +250,171 @@ static int xmem_probe(xmem_t *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* One frame as the guest's own tables name it (MFN on PV, GFN else). */
+static int gf_read(void *ctx, uint64_t frame, void *page)
+{
+	xmem_t *m = ctx;
+	xen_pfn_t f = (xen_pfn_t)frame;
+	int e = 0;
+	void *p = xenforeignmemory_map(m->x->fmem, m->domid, PROT_READ, 1, &f, &e);
+
+	if (!p)
+		return -1;
+	if (e) {
+		xenforeignmemory_unmap(m->x->fmem, p, 1);
+		return -1;
+	}
+	memcpy(page, p, UT_PAGE_SIZE);
+	xenforeignmemory_unmap(m->x->fmem, p, 1);
+	return 0;
+}
+
+static int phys_has(const xmem_t *m, uint64_t pfn)
+{
+	size_t lo = 0, hi = m->nphys;
+	uint64_t a = pfn * UT_PAGE_SIZE;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const ut_mem_range_t *r = &m->phys[mid];
+		if (a < r->addr)
+			hi = mid;
+		else if (a - r->addr >= r->len)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+static int gf_to_pfn(void *ctx, uint64_t frame, uint64_t *pfn)
+{
+	xmem_t *m = ctx;
+
+	if (m->pv)
+		return ut_m2p_lookup(&m->m2p, frame, pfn);
+	if (frame >= m->nframes || !phys_has(m, frame))
+		return -1;
+	*pfn = frame;
+	return 0;
+}
+
+/* PV: read the guest's p2m through its shared_info page. */
+static int xmem_probe_pv(xmem_t *m, const xc_domaininfo_t *info, char *err,
+			 size_t errlen)
+{
+	xen_pfn_t f = (xen_pfn_t)info->shared_info_frame;
+	ut_gframes_t g = {m, gf_read, gf_to_pfn};
+	uint64_t max_pfn, fll, limit;
+	int e = 0;
+	shared_info_t *sh = xenforeignmemory_map(m->x->fmem, m->domid, PROT_READ,
+						 1, &f, &e);
+
+	if (!sh || e) {
+		if (sh)
+			xenforeignmemory_unmap(m->x->fmem, sh, 1);
+		snprintf(err, errlen, "cannot map the domain's shared_info page "
+			 "(frame %#llx): %s",
+			 (unsigned long long)info->shared_info_frame,
+			 strerror(e ? -e : errno));
+		return -1;
+	}
+	max_pfn = sh->arch.max_pfn;
+	fll = sh->arch.pfn_to_mfn_frame_list_list;
+	xenforeignmemory_unmap(m->x->fmem, sh, 1);
+	/* Guest-written: at most a few times what the domain may own. */
+	limit = 4 * (info->max_pages > info->tot_pages ? info->max_pages
+							: info->tot_pages) + 1024;
+	if (limit > MAX_SCAN_PFN)
+		limit = MAX_SCAN_PFN;
+	if (max_pfn > limit) {
+		snprintf(err, errlen, "the guest's p2m size (max_pfn %llu) is "
+			 "implausible for a domain of %llu pages",
+			 (unsigned long long)max_pfn,
+			 (unsigned long long)info->max_pages);
+		return -1;
+	}
+	if (ut_p2m_read(&g, fll, max_pfn, &m->p2m, err, errlen))
+		return -1;
+	m->nframes = max_pfn;
+	for (uint64_t pfn = 0; pfn < max_pfn; pfn++)
+		if (m->p2m[pfn] != UT_INVALID_FRAME && add_frames(m, pfn, 1)) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	if (!m->nphys || ut_m2p_build(&m->m2p, m->p2m, max_pfn)) {
+		snprintf(err, errlen, m->nphys ? "out of memory"
+			 : "the guest's p2m has no valid entry");
+		return -1;
+	}
+	return 0;
+}
+
+/* The top page-table frame of vCPU (v) as its own entries name frames,
+ * or -1 with the reason in (note) (paging off, not long mode). */
+static int vcpu_root(xmem_t *m, uint32_t v, uint64_t *root, char *note,
+		     size_t notelen)
+{
+	char buf[160];
+
+	if (!m->pv) {
+		struct hvm_hw_cpu cpu;
+		if (xc_domain_hvm_getcontext_partial(m->x->xch, m->domid,
+				HVM_SAVE_CODE(CPU), (uint16_t)v, &cpu,
+				sizeof(cpu)) != 0) {
+			snprintf(buf, sizeof(buf), "no CR3 of vCPU %u (%s)", v,
+				 strerror(errno));
+			ut_note_append(note, notelen, "%s%s", buf);
+			return -1;
+		}
+		if (!(cpu.cr0 & (1ull << 31)) || !(cpu.msr_efer & (1ull << 10))) {
+			snprintf(buf, sizeof(buf), "vCPU %u %s", v,
+				 !(cpu.cr0 & (1ull << 31)) ? "has paging off"
+				 : "is not in 64-bit mode (4-level paging)");
+			ut_note_append(note, notelen, "%s%s", buf);
+			return -1;
+		}
+		*root = (cpu.cr3 & 0x000ffffffffff000ull) / UT_PAGE_SIZE;
+		return 0;
+	}
+	vcpu_guest_context_any_t any;
+	if (xc_vcpu_getcontext(m->x->xch, m->domid, v, &any) != 0) {
+		snprintf(buf, sizeof(buf), "no CR3 of vCPU %u (%s)", v,
+			 strerror(errno));
+		ut_note_append(note, notelen, "%s%s", buf);
+		return -1;
+	}
+	*root = xen_cr3_to_pfn(any.c.ctrlreg[3]);
+	return 0;
+}
+
+/* Step 2 or 3: the core's ranges. */
+static void xmem_layout(xmem_t *m, uint32_t vcpu, char *note, size_t notelen)
+{
+	ut_gframes_t g = {m, gf_read, gf_to_pfn};
+	uint64_t root, npop = 0, max_pages;
+	char why[512] = "";
+	ut_mem_range_t *r;
+	size_t n;
+
+	for (size_t i = 0; i < m->nphys; i++)
+		npop += m->phys[i].len / UT_PAGE_SIZE;
+	max_pages = 4 * npop + 1024;
+	if (vcpu_root(m, vcpu, &root, why, sizeof(why)) == 0 &&
+	    ut_pt_walk(&g, root, npop + 64, max_pages, &r, &n, why,
+		       sizeof(why)) == 0) {
+		m->ranges = r;
+		m->n = n;
+		if (why[0]) /* the walk's own remarks (a cap hit) */
+			ut_note_append(note, notelen, "%s%s", why);
+		return;
+	}
+	m->ranges = m->phys;
+	m->n = m->nphys;
+	ut_note_append(note, notelen, "%score at guest-physical addresses (no "
+		       "page-table walk: %s)", why);
+}
+
 static void win_drop(xmem_t *m)
 {
 	if (m->win)
@@ -227,14 +423,35 @@ static void win_drop(xmem_t *m)
 	m->win_n = 0;
 }
 
+/* The pfn behind guest address (a) and how many bytes of its range
+ * follow; -1 outside the ranges. */
+static int addr_pfn(const xmem_t *m, uint64_t a, uint64_t *pfn)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const ut_mem_range_t *r = &m->ranges[mid];
+		if (a < r->addr)
+			hi = mid;
+		else if (a - r->addr >= r->len)
+			lo = mid + 1;
+		else {
+			*pfn = (r->paddr + (a - r->addr)) / UT_PAGE_SIZE;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static long xmem_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	xmem_t *m = ctx;
 	size_t done = 0;
 
 	while (done < len) {
-		uint64_t a = addr + done, pfn = a / UT_PAGE_SIZE;
-		if (pfn >= m->nframes)
+		uint64_t a = addr + done, pfn;
+		if (addr_pfn(m, a, &pfn) || pfn >= m->nframes)
 			break;
 		if (!m->win || pfn < m->win_pfn || pfn >= m->win_pfn + m->win_n) {
 			uint64_t start = pfn - pfn % WIN_FRAMES;
@@ -263,8 +480,14 @@ static long xmem_read(void *ctx, uint64_t addr, void *buf, size_t len)
 static void xmem_close(xmem_t *m)
 {
 	win_drop(m);
-	free(m->ranges);
-	m->ranges = NULL;
+	if (m->ranges != m->phys)
+		free(m->ranges);
+	free(m->phys);
+	free(m->p2m);
+	ut_m2p_free(&m->m2p);
+	m->ranges = m->phys = NULL;
+	m->p2m = NULL;
+	m->n = m->nphys = m->capphys = 0;
 }
 
 /* ---- the capture ------------------------------------------------------------ */
@@ -315,9 +538,14 @@ typedef struct xen_src {
 	ut_xen_t *x;
 	ut_xen_dom_t *d;
 	bool paused;
+	bool have_info;
+	xc_domaininfo_t info;
 	char what[32];    /* " of domain N" */
 	ut_core_thread_t thr[UT_MAX_RINGS];
 	char psinfo[UT_CORE_PRPSINFO_SIZE];
+	void *ntfile;     /* NT_FILE payload */
+	size_t ntfile_len;
+	uint64_t auxv[6]; /* NT_AUXV payload */
 	xmem_t m;
 } xen_src_t;
 
@@ -329,23 +557,24 @@ static void xs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 	xen_src_t *xs = (xen_src_t *)s;
 	ut_xen_t *x = xs->x;
 	uint32_t domid = xs->d->domid, crash_vcpu = 0;
-	xc_dominfo_t info;
-	bool have_info;
+	xc_domaininfo_t *info = &xs->info;
 
 	if (valid && rec->vcpu < rd->nr_rings)
 		crash_vcpu = rd->rings[rec->vcpu].vcpu;
 	/* A consistent picture: nothing runs while we read (a domain that
 	 * has shut down is not running anyway; the pause count is ours). */
-	have_info = xc_domain_getinfo(x->xch, domid, 1, &info) == 1 &&
-		    info.domid == domid && !info.dying;
-	if (have_info && xc_domain_pause(x->xch, domid) == 0)
+	xs->have_info = xc_domain_getinfolist(x->xch, domid, 1, info) == 1 &&
+			info->domain == domid &&
+			!(info->flags & XEN_DOMINF_dying);
+	if (xs->have_info && xc_domain_pause(x->xch, domid) == 0)
 		xs->paused = true;
-	if (have_info) {
-		uint32_t maxv = info.max_vcpu_id < UT_MAX_RINGS ? info.max_vcpu_id
-							       : UT_MAX_RINGS - 1;
-		s->nthr = gather_threads(x, domid, info.hvm, maxv, rec, valid,
-					 crash_vcpu, xs->thr, UT_MAX_RINGS, note,
-					 notelen);
+	if (xs->have_info) {
+		uint32_t maxv = info->max_vcpu_id < UT_MAX_RINGS
+				? info->max_vcpu_id : UT_MAX_RINGS - 1;
+		s->nthr = gather_threads(x, domid,
+					 (info->flags & XEN_DOMINF_hvm_guest) != 0,
+					 maxv, rec, valid, crash_vcpu, xs->thr,
+					 UT_MAX_RINGS, note, notelen);
 	} else {
 		ut_note_append(note, notelen, "%s%s", "the domain is gone: no "
 		       "registers or memory to dump");
@@ -354,7 +583,7 @@ static void xs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 		rec->arch = UT_ARCH_X86_64;
 		memcpy(rec->regs, xs->thr[0].regs, sizeof(rec->regs));
 	}
-	s->elf = x->o.elf_path;
+	s->elf = ut_xen_elf_for(&x->o, xs->d->name);
 	snprintf(s->core_name, sizeof(s->core_name), "xen-dom%u", domid);
 }
 
@@ -362,27 +591,34 @@ static int xs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 		       char *note, size_t notelen)
 {
 	xen_src_t *xs = (xen_src_t *)s;
+	xmem_t *m = &xs->m;
 	char err[512];
+	int rc;
 
 	(void)rec;
-	if (!s->nthr)
+	if (!s->nthr || !xs->have_info)
 		return -1;
 	if (!xs->x->fmem) {
 		ut_note_append(note, notelen, "%s%s", "no core: cannot open "
 		       "/dev/xen/privcmd for foreign mappings");
 		return -1;
 	}
-	xs->m.x = xs->x;
-	xs->m.domid = xs->d->domid;
-	if (xmem_probe(&xs->m, err, sizeof(err))) {
+	m->x = xs->x;
+	m->domid = xs->d->domid;
+	m->pv = !(xs->info.flags & XEN_DOMINF_hvm_guest);
+	rc = m->pv ? xmem_probe_pv(m, &xs->info, err, sizeof(err))
+		   : xmem_probe_hvm(m, err, sizeof(err));
+	if (rc) {
 		ut_note_append(note, notelen, "%sno core: %s", err);
 		return -1;
 	}
-	xs->m.src.ctx = &xs->m;
-	xs->m.src.ranges = xs->m.ranges;
-	xs->m.src.nranges = xs->m.n;
-	xs->m.src.read = xmem_read;
-	s->mem = &xs->m.src;
+	/* The crashing vCPU's address space (thr[0].tid = vCPU + 1). */
+	xmem_layout(m, xs->thr[0].tid ? xs->thr[0].tid - 1 : 0, note, notelen);
+	m->src.ctx = m;
+	m->src.ranges = m->ranges;
+	m->src.nranges = m->n;
+	m->src.read = xmem_read;
+	s->mem = &m->src;
 	s->thr = xs->thr;
 	return 0;
 }
@@ -391,9 +627,21 @@ static size_t xs_core_notes(ut_crash_src_t *s, ut_core_note_t *notes)
 {
 	xen_src_t *xs = (xen_src_t *)s;
 	const char *name = xs->d->name[0] ? xs->d->name : "domU";
+	size_t n = 0;
 
-	ut_core_note_prpsinfo(&notes[0], xs->psinfo, name, NULL, xs->d->domid);
-	return 1;
+	ut_core_note_prpsinfo(&notes[n++], xs->psinfo, name, NULL, xs->d->domid);
+	/* NT_FILE: the unikernel's ELF over its loaded segments, so that
+	 * readers of the core (libdwfl, lldb) know which file is where. */
+	free(xs->ntfile);
+	xs->ntfile = NULL;
+	if (s->elf && ut_core_ntfile_elf(s->elf, &xs->ntfile, &xs->ntfile_len) == 0)
+		notes[n++] = (ut_core_note_t){"CORE", UT_NT_FILE, xs->ntfile,
+					      xs->ntfile_len};
+	/* NT_AUXV with AT_ENTRY: where lldb places the executable. */
+	if (s->elf && ut_core_auxv_elf(s->elf, xs->auxv) == 0)
+		notes[n++] = (ut_core_note_t){"CORE", 6 /* NT_AUXV */, xs->auxv,
+					      sizeof(xs->auxv)};
+	return n;
 }
 
 static ut_symtab_t *xs_symtab(ut_crash_src_t *s, char *err, size_t errlen)
@@ -410,6 +658,8 @@ static void xs_release(ut_crash_src_t *s)
 	xen_src_t *xs = (xen_src_t *)s;
 
 	xmem_close(&xs->m);
+	free(xs->ntfile);
+	xs->ntfile = NULL;
 	if (xs->paused)
 		xc_domain_unpause(xs->x->xch, xs->d->domid);
 	xs->paused = false;

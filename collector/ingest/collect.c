@@ -27,6 +27,7 @@
 #define BUSY_BYTES (64u << 10)  /* a cycle that moved less than this sleeps */
 #define PENDING_MS 3000         /* how long a guest may stay in state INIT */
 #define RESCAN_MS 500
+#define UT_COLLECT_MAX_ELFS 64   /* --elf options */
 
 enum phase { G_PENDING, G_LIVE, G_DONE };
 
@@ -562,7 +563,11 @@ static const char collect_usage[] =
 	"      --on-crash keep|destroy\n"
 	"                    after capturing a crashed domain (on_crash=\"preserve\"),\n"
 	"                    leave it for xl (default) or destroy it\n"
-	"      --elf PATH    the unikernel's ELF, to symbolize crash backtraces\n";
+	"      --elf [NAME=]PATH\n"
+	"                    the unikernel's ELF, to symbolize crash backtraces;\n"
+	"                    NAME=PATH for guests whose name matches the glob\n"
+	"                    NAME (repeatable: the first match wins, a bare PATH\n"
+	"                    serves the other guests)\n";
 
 /* Options shared by collect and run; returns 0, or 2 on a usage error. */
 int ut_collect_parse_poll(const char *cmd, const char *arg, unsigned *out);
@@ -594,7 +599,8 @@ static int collect_run(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	ut_collect_opts_t o;
-	ut_xen_opts_t xo = {"collect", false, UT_XEN_CRASH_KEEP, NULL};
+	ut_xen_opts_t xo = {"collect", false, UT_XEN_CRASH_KEEP, NULL, 0};
+	const char *elfs[UT_COLLECT_MAX_ELFS];
 	bool xen = false, xen_only = false;
 	const char *db = getenv("UNITRACE_DB");
 	int c;
@@ -614,7 +620,22 @@ static int collect_run(int argc, char **argv)
 		case 'C': o.core_dir = optarg; break;
 		case 'N': o.no_core = true; break;
 		case 'X': xen = true; break;
-		case 'E': xo.elf_path = optarg; xen_only = true; break;
+		case 'E': {
+			char err[PATH_MAX + 64];
+			xen_only = true;
+			if (xo.nelfs == UT_COLLECT_MAX_ELFS) {
+				ut_error("collect", "more than %d --elf options",
+					 UT_COLLECT_MAX_ELFS);
+				return 2;
+			}
+			if (ut_xen_elf_check(optarg, err, sizeof(err))) {
+				ut_error("collect", "--elf %s", err);
+				return 2;
+			}
+			elfs[xo.nelfs++] = optarg;
+			xo.elfs = elfs;
+			break;
+		}
 		case 'K':
 			xen_only = true;
 			if (!strcmp(optarg, "keep")) {

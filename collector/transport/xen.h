@@ -112,8 +112,17 @@ typedef struct ut_xen_opts {
 	const char *cmd;      /* for messages */
 	bool quiet;
 	int on_crash;         /* enum ut_xen_on_crash */
-	const char *elf_path; /* unikernel ELF for symbols; NULL: none */
+	/* --elf [NAME=]PATH, in command-line order: the unikernel ELF for
+	 * the symbols of a guest named NAME (a glob), or of any guest */
+	const char *const *elfs;
+	size_t nelfs;
 } ut_xen_opts_t;
+
+/* The ELF for guest (name): the first NAME=PATH whose glob matches it,
+ * else the last bare PATH, else NULL.  Always built (xen_keys.c). */
+const char *ut_xen_elf_for(const ut_xen_opts_t *o, const char *name);
+/* Check one --elf argument; 0, or -1 with a reason in (err). */
+int ut_xen_elf_check(const char *spec, char *err, size_t errlen);
 
 /* Open the Xen libraries and set the xenstore watches.  NULL with a
  * message in (err) when this is not a Xen dom0 (no /dev/xen/privcmd) or a

@@ -4,10 +4,13 @@
  * fills.  Always built (also where the Xen libraries are absent) so the
  * unit tests exercise it everywhere.
  */
+#include <errno.h>
+#include <fnmatch.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h" /* ut_text_guest_char */
 #include "xen.h"
@@ -229,4 +232,59 @@ int32_t ut_xen_trap_signo(uint32_t kind, int32_t signo)
 	default:
 		return SIGSEGV;
 	}
+}
+
+/* ---- --elf [NAME=]PATH ------------------------------------------------- */
+
+/* Split (spec): the glob's length (0: a bare PATH) and the path. */
+static size_t elf_spec_split(const char *spec, const char **path)
+{
+	const char *eq = strchr(spec, '=');
+	size_t n = eq ? (size_t)(eq - spec) : 0;
+
+	/* "dir/a=b.elf" is a path: a NAME holds no '/' */
+	if (!n || memchr(spec, '/', n)) {
+		*path = spec;
+		return 0;
+	}
+	*path = eq + 1;
+	return n;
+}
+
+const char *ut_xen_elf_for(const ut_xen_opts_t *o, const char *name)
+{
+	const char *any = NULL;
+
+	for (size_t i = 0; i < o->nelfs; i++) {
+		const char *path;
+		size_t n = elf_spec_split(o->elfs[i], &path);
+		char glob[UT_NAME_LEN * 4 + 1];
+
+		if (!n) {
+			any = path;
+			continue;
+		}
+		if (n >= sizeof(glob) || !name)
+			continue;
+		memcpy(glob, o->elfs[i], n);
+		glob[n] = 0;
+		if (fnmatch(glob, name, 0) == 0)
+			return path;
+	}
+	return any;
+}
+
+int ut_xen_elf_check(const char *spec, char *err, size_t errlen)
+{
+	const char *path;
+	size_t n = elf_spec_split(spec, &path);
+
+	if (n > UT_NAME_LEN * 4)
+		return FAIL("guest name pattern longer than %d bytes",
+			    UT_NAME_LEN * 4);
+	if (!*path)
+		return FAIL("'%s': no path after the guest name", spec);
+	if (access(path, R_OK))
+		return FAIL("%s: %s", path, strerror(errno));
+	return 0;
 }

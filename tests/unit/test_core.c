@@ -93,7 +93,7 @@ static void synth_add(struct synth *s, uint64_t addr, uint64_t len,
 {
 	size_t i = s->n++;
 
-	s->r[i] = (ut_mem_range_t){ addr, len, flags };
+	s->r[i] = (ut_mem_range_t){ addr, len, flags, 0 };
 	s->data[i] = calloc(1, len);
 	s->bad[i] = calloc(1, (len + PG - 1) / PG);
 }
@@ -454,8 +454,8 @@ static void test_write_failures(void)
 	memset(&thr, 0, sizeof(thr));
 	thr.tid = 1;
 
-	ut_mem_range_t bad[2] = { { 0x2000, PG, UT_MEM_R },
-				  { 0x1000, PG, UT_MEM_R } };
+	ut_mem_range_t bad[2] = { { 0x2000, PG, UT_MEM_R, 0 },
+				  { 0x1000, PG, UT_MEM_R, 0 } };
 	ut_memsrc_t unsorted = src;
 	unsorted.ranges = bad;
 	unsorted.nranges = 2;
@@ -464,7 +464,7 @@ static void test_write_failures(void)
 	ok(rc == -1 && strstr(err, "sorted") && !exists(path_in("x.core")) &&
 		   !exists(path_in("x.core.tmp")),
 	   "unsorted ranges refused: %s", err);
-	bad[1] = (ut_mem_range_t){ 0xfffffffffffff000ull, 2 * PG, UT_MEM_R };
+	bad[1] = (ut_mem_range_t){ 0xfffffffffffff000ull, 2 * PG, UT_MEM_R, 0 };
 	unsorted.ranges = bad + 1;
 	unsorted.nranges = 1;
 	rc = ut_core_write(path_in("x.core"), &unsorted, &thr, 1, NULL, 0,

@@ -359,7 +359,7 @@ static int run_collect(char *out, size_t outlen, int argc, char **argv)
 static void test_no_xen(void)
 {
 	char err[512] = "", out[2048], db[] = "/tmp/test_xen_db.XXXXXX";
-	ut_xen_opts_t xo = {"collect", true, UT_XEN_CRASH_KEEP, NULL};
+	ut_xen_opts_t xo = {"collect", true, UT_XEN_CRASH_KEEP, NULL, 0};
 	bool xen_host = access("/dev/xen/privcmd", F_OK) == 0;
 	struct stat st;
 
@@ -408,6 +408,35 @@ static void test_no_xen(void)
 	rmdir(db);
 }
 
+/* --elf [NAME=]PATH: which ELF symbolizes which guest */
+static void test_elf_for(void)
+{
+	const char *specs[] = {"ukapp*=/boot/uk.elf", "/boot/default.elf",
+			       "pvhdemo2=/boot/pvh2.elf", "dir/a=b.elf"};
+	ut_xen_opts_t o = {"collect", true, UT_XEN_CRASH_KEEP, specs, 4};
+	char err[256];
+
+	ok(!strcmp(ut_xen_elf_for(&o, "ukapp1"), "/boot/uk.elf"),
+	   "elf: a glob picks the ELF of the guests it matches");
+	ok(!strcmp(ut_xen_elf_for(&o, "pvhdemo2"), "/boot/pvh2.elf"),
+	   "elf: NAME=PATH after a bare PATH still wins for NAME");
+	ok(!strcmp(ut_xen_elf_for(&o, "other"), "dir/a=b.elf"),
+	   "elf: a '/' before '=' makes the whole argument a path (the last "
+	   "bare PATH serves the rest)");
+	o.nelfs = 1;
+	ok(ut_xen_elf_for(&o, "other") == NULL && ut_xen_elf_for(&o, NULL) == NULL,
+	   "elf: no match and no bare PATH: none");
+	o.nelfs = 0;
+	ok(ut_xen_elf_for(&o, "ukapp1") == NULL, "elf: no --elf: none");
+	ok(ut_xen_elf_check("x=/nonexistent/elf", err, sizeof(err)) == -1 &&
+	   strstr(err, "/nonexistent/elf"), "elf: a missing file is refused (%s)",
+	   err);
+	ok(ut_xen_elf_check("x=", err, sizeof(err)) == -1,
+	   "elf: NAME= without a path is refused (%s)", err);
+	ok(ut_xen_elf_check("ukapp*=/proc/self/exe", err, sizeof(err)) == 0,
+	   "elf: a readable file is taken");
+}
+
 int main(void)
 {
 	test_u32();
@@ -417,5 +446,6 @@ int main(void)
 	test_signo();
 	test_regs();
 	test_no_xen();
+	test_elf_for();
 	return tap_done();
 }

@@ -33,17 +33,22 @@ KV=$(ls "$ROOT/lib/modules" | sort -V | tail -1)
 MODDIR=$ROOT/lib/modules/$KV
 XENBIN=usr/lib/xen-4.17/bin
 PVH=$B/pvh-demo/pvh-demo.elf
+UKAPP=$B/unikraft-app/unikraft-app.elf
 
 inputs="tests/xen/dom0-init.sh tests/xen/build-initramfs.sh tests/xen/pvh-demo.cfg
-	tests/xen/pvh-stub.S tests/xen/pvh-stub.ld tests/xen/pvh-stub.cfg $R/.fetched"
+	tests/xen/pvh-stub.S tests/xen/pvh-stub.ld tests/xen/pvh-stub.cfg
+	tests/xen/unikraft-app.cfg $R/.fetched"
 [ -f "$B/unitrace" ] && inputs="$inputs $B/unitrace"
 [ -f "$PVH" ] && inputs="$inputs $PVH"
+[ -f "$UKAPP" ] && inputs="$inputs $UKAPP"
 if [ "${FORCE:-0}" != 1 ] && [ -f "$OUT" ] && [ -f "$R/xen" ] && [ -f "$R/vmlinuz" ]; then
 	stale=0
 	for f in $inputs; do [ "$f" -nt "$OUT" ] && stale=1; done
 	# the demo or the collector appeared or vanished since the last build
 	[ -f "$PVH" ] && [ ! -f "$S/boot/pvh-demo.elf" ] && stale=1
 	[ ! -f "$PVH" ] && [ -f "$S/boot/pvh-demo.elf" ] && stale=1
+	[ -f "$UKAPP" ] && [ ! -f "$S/boot/unikraft-app.elf" ] && stale=1
+	[ ! -f "$UKAPP" ] && [ -f "$S/boot/unikraft-app.elf" ] && stale=1
 	[ -f "$B/unitrace" ] && [ ! -f "$S/usr/bin/unitrace" ] && stale=1
 	if [ $stale = 0 ]; then log "up to date: $OUT"; exit 0; fi
 fi
@@ -109,6 +114,14 @@ if [ -f "$PVH" ]; then
 	cp "$PVH" "$S/boot/pvh-demo.elf"
 else
 	log "note: $PVH not built, the image can only boot and run xl info"
+fi
+
+# the Unikraft application (a PV guest) and its xl config
+cp tests/xen/unikraft-app.cfg "$S/etc/xen/unikraft-app.cfg"
+if [ -f "$UKAPP" ]; then
+	cp "$UKAPP" "$S/boot/unikraft-app.elf"
+else
+	log "note: $UKAPP not built, the rig runs no Unikraft guest"
 fi
 
 # the rig's self-test guest: a few instructions, then a crash (rig.mode=stub)

@@ -30,7 +30,7 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
-mkdir -p /run/xen /run/xenstored /run/unitrace /var/run/xen /var/lib/xen/dump \
+mkdir -p /run/xen /run/xenstored /run/unitrace /var/run/xen /var/lib/xen/dump /var/lock \
 	/var/log/xen/console /results
 
 now() { cut -d' ' -f1 /proc/uptime; }
@@ -170,7 +170,12 @@ db_is() { [ "$(q "$1")" = "$2" ]; }
 collector_alive() { kill -0 "$COLLECTOR" 2>/dev/null; }
 
 T=$(now)
-unitrace collect --xen --elf /boot/pvh-demo.elf -o /results/trace.db --core-dir /results/cores \
+# the Unikraft application (a PV guest), when the image has it
+UK=0
+[ -f /boot/unikraft-app.elf ] && UK=1
+ELFS="--elf /boot/pvh-demo.elf"
+[ "$UK" = 1 ] && ELFS="--elf ukapp*=/boot/unikraft-app.elf $ELFS"
+unitrace collect --xen $ELFS -o /results/trace.db --core-dir /results/cores \
 	> /results/collector.out 2> /results/collector.err &
 COLLECTOR=$!
 sleep 1
@@ -193,6 +198,9 @@ elif ! unitrace ctl --help 2>&1 | grep -q -- --xen; then
 else
 	CTL_ON=1
 fi
+# the emulated machine is slow, twice so with two guests: generous
+# deadlines, and each command's own time in ctl-times.txt
+ctl() { local t=$(now); unitrace ctl -t 15000 "$@"; local rc=$?; echo "$* $(since "$t")" >> /results/ctl-times.txt; return $rc; }
 RUN1_S=$TRACE
 [ "$CTL_ON" = 1 ] && RUN1_S=$((TRACE + 900))
 T=$(now)
@@ -215,9 +223,6 @@ if [ "$CTL_ON" = 1 ]; then
 	ctl_listed() { unitrace ctl --xen 2>/dev/null | grep -qE '^[0-9]+ pvhdemo1$'; }
 	wait_for 60 ctl_listed || note "run 1: no control vchan listed after 60 s"
 	xenstore-ls -f /local/domain > /results/xenstore-run1.txt 2>&1
-	# the emulated machine is slow, twice so with two guests: generous
-	# deadlines, and each command's own time in ctl-times.txt
-	ctl() { local t=$(now); unitrace ctl -t 15000 "$@"; local rc=$?; echo "$* $(since "$t")" >> /results/ctl-times.txt; return $rc; }
 	ctl --xen > /results/ctl-list.txt 2>&1
 	ctl --xen pvhdemo1 disable cache_miss > /results/ctl-disable.txt 2>&1
 	echo "rc=$?" >> /results/ctl-disable.txt
@@ -286,6 +291,68 @@ done > /results/cores-size.txt 2>&1
 
 [ "$DUMPCORE" = 1 ] && dump_core pvhdemo2
 xl destroy pvhdemo2 2>/dev/null
+
+# ---------------------------------------------------------------------------
+# The Unikraft application, a PV guest: two domains traced at once (ukapp1
+# driven with `unitrace ctl` and ended with `xl shutdown` once the checks
+# are done, ukapp2 for $TRACE s), then ukapp3 crashes (a NULL dereference).
+uk_over() { console_has "$1" 'unikraft-app: emitted [0-9]+ dropped [0-9]+' || dom_stopped "$1"; }
+uk_done_in_db() { db_is "SELECT count(*) FROM guests WHERE name = '$1' AND status <> 'running'" 1; }
+if [ "$UK" = 1 ] && collector_alive; then
+	T=$(now)
+	UK1_S=$TRACE
+	[ "$CTL_ON" = 1 ] && UK1_S=$((TRACE + 900))
+	xl create /etc/xen/unikraft-app.cfg 'name="ukapp1"' "cmdline=\"duration=$UK1_S rate=$RATE\"" \
+		> /results/xl-create-uk1.txt 2>&1 || note "xl create ukapp1 failed: $(tail -2 /results/xl-create-uk1.txt)"
+	xl create /etc/xen/unikraft-app.cfg 'name="ukapp2"' "cmdline=\"duration=$TRACE rate=$RATE\"" \
+		> /results/xl-create-uk2.txt 2>&1 || note "xl create ukapp2 failed: $(tail -2 /results/xl-create-uk2.txt)"
+	timing uk-create "$T"
+	wait_console ukapp1 'unikraft-app: tracing' 60 && timing uk-tracing "$T" ||
+		note "ukapp1: no 'tracing' line (state '$(domstate ukapp1)')"
+	if [ "$CTL_ON" = 1 ]; then
+		T2=$(now)
+		uk_listed() { unitrace ctl --xen 2>/dev/null | grep -qE '^[0-9]+ ukapp1$'; }
+		wait_for 60 uk_listed || note "ukapp1: no control vchan listed after 60 s"
+		ctl --xen > /results/uk-ctl-list.txt 2>&1
+		ctl --xen ukapp1 disable cache_miss > /results/uk-ctl-disable.txt 2>&1
+		echo "rc=$?" >> /results/uk-ctl-disable.txt
+		ctl --xen ukapp1 show > /results/uk-ctl-show-disabled.txt 2>&1
+		ctl --xen ukapp1 enable cache_miss >> /results/uk-ctl-disable.txt 2>&1
+		echo "rc=$?" >> /results/uk-ctl-disable.txt
+		ctl --xen ukapp1 mode overwrite > /results/uk-ctl.txt 2>&1
+		echo "rc=$?" >> /results/uk-ctl.txt
+		unitrace ctl --xen ukapp1 show > /results/uk-ctl-show.txt 2>&1
+		timing uk-ctl "$T2"
+		xl shutdown ukapp1 > /results/xl-shutdown-uk1.txt 2>&1 ||
+			note "xl shutdown ukapp1 failed: $(tail -2 /results/xl-shutdown-uk1.txt)"
+	fi
+	for g in ukapp1 ukapp2; do
+		wait_for $((TRACE + 60)) uk_over $g || note "$g: still running $((TRACE + 60)) s after its end"
+		console_has $g 'unikraft-app: emitted [0-9]+ dropped [0-9]+' ||
+			note "$g: no 'emitted' line; domain state '$(domstate $g)'"
+		wait_for 30 dom_gone $g || { note "$g: domain still there: $(domstate $g)"; xl destroy $g; }
+		wait_for 30 uk_done_in_db $g || note "$g: still 'running' in the database"
+	done
+	timing uk-trace-run "$T"
+	T=$(now)
+	xl create /etc/xen/unikraft-app.cfg 'name="ukapp3"' \
+		"cmdline=\"duration=20 crash=$CRASH_KIND after=$CRASH_AFTER\"" \
+		> /results/xl-create-uk3.txt 2>&1 || note "xl create ukapp3 failed: $(tail -2 /results/xl-create-uk3.txt)"
+	wait_for 60 dom_stopped ukapp3 || note "ukapp3: still running ($(domstate ukapp3))"
+	timing uk-crash "$T"
+	xl list > /results/xl-list-uk3.txt 2>&1
+	T=$(now)
+	uk_crash_row() { db_is "SELECT count(*) FROM crashes c JOIN guests g ON g.id = c.guest_id WHERE g.name = 'ukapp3' AND c.core_path IS NOT NULL" 1; }
+	if dom_crashed ukapp3; then
+		wait_for 150 uk_crash_row || note "ukapp3: no crash row with a core after 150 s"
+		timing uk-crash-capture "$T"
+	else
+		note "ukapp3: the domain did not crash: state '$(domstate ukapp3)'"
+	fi
+	xl destroy ukapp3 2>/dev/null
+elif [ "$UK" = 1 ]; then
+	note "Unikraft runs skipped: the collector is not running"
+fi
 
 kill -TERM $COLLECTOR 2>/dev/null
 wait_for 20 eval '! collector_alive' || { note "collector did not exit on SIGTERM"; kill -KILL $COLLECTOR; }

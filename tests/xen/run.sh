@@ -141,6 +141,116 @@ if [ "$MODE" = stub ]; then
 	fi
 fi
 
+# the Unikraft application's crash: the faulting function and its callers,
+# innermost first (examples/common/workload.c, shared by the demos)
+UK_CRASH_FRAMES="parse_cookie lookup_session handle_login"
+
+# exact_run NAME PROG CONSOLE: stored events = what the guest's console says it
+# emitted minus dropped (+ overwritten, for a ring switched to overwrite)
+exact_run() {
+	local g=$1 prog=$2 con=$3 em= dr= gid stored over
+	read -r em dr < <(sed -n "s/.*$prog: emitted \([0-9]*\) dropped \([0-9]*\).*/\1 \2/p" "$con" 2>/dev/null | tail -1)
+	gid="(SELECT min(id) FROM guests WHERE name = '$g')"
+	stored=$(q "SELECT count(*) FROM events e JOIN lanes l ON l.id = e.lane WHERE l.guest_id = $gid")
+	over=$(q "SELECT coalesce(sum(count), 0) FROM lost x JOIN lanes l ON l.id = x.lane WHERE l.guest_id = $gid AND reason = 'overwrite'")
+	if [ -n "${em:-}" ]; then
+		[ "$stored" -gt 0 ] && { [ "$stored" = "$((em - dr))" ] || [ "$((stored + ${over:-0}))" = "$((em - dr))" ]; }
+		ok $? "$g: stored events ($stored, + $over overwritten) = emitted - dropped ($em - $dr)"
+	else
+		ok 1 "$g: the console says '$prog: emitted N dropped M'"
+		tail -5 "$con" 2>/dev/null | sed 's/^/#   /'
+	fi
+}
+# overlap A B: both guests were served at once (their event times overlap)
+overlap() {
+	local a1 b1 a2 b2
+	span() { q "SELECT min(e.ts) || ' ' || max(e.ts) FROM events e JOIN lanes l ON l.id = e.lane JOIN guests g ON g.id = l.guest_id WHERE g.name = '$1'"; }
+	read -r a1 b1 < <(span "$1")
+	read -r a2 b2 < <(span "$2")
+	[ -n "${a1:-}" ] && [ -n "${a2:-}" ] && [ "$a1" -lt "$b2" ] && [ "$a2" -lt "$b1" ]
+	ok $? "$1 and $2 were traced at the same time (event times overlap: [$a1, $b1] and [$a2, $b2] ns)"
+}
+# ctl_checks PREFIX NAME: the checks of `unitrace ctl --xen` on guest NAME,
+# from the files PREFIXctl*.txt dom0-init wrote ("" for pvhdemo1, "uk-")
+ctl_checks() {
+	local p=$1 g=$2
+	if grep -qE '^ctl: (not built|skipped)' "$RES/ctl.txt" 2>/dev/null; then
+		skip "$g: ring mode switched with unitrace ctl" "$(head -1 "$RES/ctl.txt")"
+		return
+	fi
+	grep -qE "^[0-9]+ $g\$" "$RES/${p}ctl-list.txt" 2>/dev/null
+	ok $? "$g: unitrace ctl --xen lists the guest's control vchan: $(grep -E " $g\$" "$RES/${p}ctl-list.txt" 2>/dev/null)"
+	[ "$(grep -c '^rc=0' "$RES/${p}ctl-disable.txt" 2>/dev/null)" = 2 ] &&
+		grep -q 'cache_miss .*disabled' "$RES/${p}ctl-show-disabled.txt" 2>/dev/null
+	ok $? "$g: event type disabled and re-enabled over the vchan: $(head -1 "$RES/${p}ctl-disable.txt" 2>/dev/null)"
+	grep -q '^rc=0' "$RES/${p}ctl.txt" 2>/dev/null &&
+		grep -q 'ring 0 .*overwrite' "$RES/${p}ctl-show.txt" 2>/dev/null
+	ok $? "$g: ring mode switched with unitrace ctl: $(head -1 "$RES/${p}ctl.txt" 2>/dev/null)"
+}
+# crash_checks LABEL NAME ELF "F1 F2...": one crash row for guest NAME whose
+# stored backtrace names F1, F2... in that order, and gdb on its core too
+crash_checks() {
+	local label=$1 g=$2 elf=$3 frames=$4 cid bt core hcore f fa r want
+	cid="(SELECT min(c.id) FROM crashes c JOIN guests g ON g.id = c.guest_id WHERE g.name = '$g')"
+	[ "$(q "SELECT count(*) FROM crashes c JOIN guests g ON g.id = c.guest_id WHERE g.name = '$g'")" = 1 ]
+	ok $? "$label: one crash row for $g"
+	bt=$(q "SELECT group_concat(function, ' ') FROM (SELECT f.function FROM crash_frames f JOIN crashes c ON c.id = f.crash_id WHERE f.method = c.bt_method AND c.id = $cid ORDER BY f.idx)")
+	[ -n "$bt" ] || bt=$(q "SELECT backtrace FROM crashes WHERE id = $cid" | tr '\n' ' ')
+	want=$(echo "$frames" | sed 's/ /.* /g')
+	echo " $bt " | grep -qE " $want "
+	ok $? "$label: stored backtrace names $frames ($(echo "$bt" | cut -c1-100))"
+	core=$(q "SELECT core_path FROM crashes WHERE id = $cid" | head -1)
+	hcore=$RES/cores/$(basename "${core:-none}")
+	if [ ! -f "$hcore" ]; then
+		ok 1 "$label: core file came back ($core)"
+		return
+	fi
+	if command -v gdb >/dev/null; then
+		gdb -nx -batch -ex bt "$elf" "$hcore" > "$RES/gdb-bt-$g.txt" 2>&1
+		bt=$(sed -n 's/^#[0-9]* *\(0x[0-9a-f]* in \)\{0,1\}\([A-Za-z_][A-Za-z_0-9]*\) .*/\2/p' "$RES/gdb-bt-$g.txt" | tr '\n' ' ')
+		echo " $bt " | grep -qE " $want "
+		ok $? "$label: gdb -batch -ex bt $(basename "$elf") CORE names $frames"
+		grep -E '^#' "$RES/gdb-bt-$g.txt" | head -6 | sed 's/^/#   /'
+	else
+		skip "$label: gdb bt on the core" "gdb missing"
+	fi
+	# the core's PT_LOADs sit at the guest's virtual addresses: one holds
+	# the faulting function's code (p_paddr is the guest-physical address)
+	readelf -lW "$hcore" 2>/dev/null | grep LOAD > "$RES/core-loads-$g.txt"
+	f=${frames%% *}
+	fa=$(nm "$elf" 2>/dev/null | awk -v f="$f" '$3 == f { print $1; exit }')
+	r=1
+	if [ -n "$fa" ]; then
+		while read -r _ _ va _ _ msz _; do
+			[ $((16#$fa)) -ge $((va)) ] && [ $((16#$fa)) -lt $((va + msz)) ] && r=0
+		done < "$RES/core-loads-$g.txt"
+	fi
+	[ $r = 0 ]
+	ok $? "$label: a PT_LOAD of the core holds $f at its virtual address 0x$fa ($(wc -l < "$RES/core-loads-$g.txt") PT_LOADs)"
+	# other readers: lldb (it needs ELFOSABI_GNU and the NT_AUXV entry
+	# point the collector writes); elfutils finds the frames, but libdwfl
+	# names a module only from an ELF header in the core's memory, which a
+	# kernel does not keep: eu-addr2line names them from the ELF
+	LLDB=$(command -v lldb || command -v lldb-14 || true)
+	if [ -n "$LLDB" ]; then
+		timeout 120 "$LLDB" -b -c "$hcore" "$elf" -o bt > "$RES/lldb-bt-$g.txt" 2> "$RES/lldb-bt-$g.err"
+		bt=$(sed -n 's/.*frame #[0-9]*: 0x[0-9a-f]* [^`]*`\([A-Za-z_][A-Za-z_0-9]*\).*/\1/p' "$RES/lldb-bt-$g.txt" | tr '\n' ' ')
+		echo " $bt " | grep -qE " $want "
+		ok $? "$label: lldb -b -c CORE $(basename "$elf") -o bt names $frames ($(echo "$bt" | cut -c1-80))"
+	else
+		skip "$label: lldb bt on the core" "lldb missing (apt-get install lldb)"
+	fi
+	if command -v eu-stack >/dev/null && command -v eu-addr2line >/dev/null; then
+		timeout 120 eu-stack --core "$hcore" 2>/dev/null | awk '/^#/ { print $2 }' |
+			eu-addr2line -f -e "$elf" > "$RES/eu-stack-$g.txt" 2>&1
+		bt=$(awk 'NR % 2 == 1' "$RES/eu-stack-$g.txt" | tr '\n' ' ')
+		echo " $bt " | grep -qE " $want "
+		ok $? "$label: eu-stack --core CORE | eu-addr2line -f -e $(basename "$elf") names $frames"
+	else
+		skip "$label: eu-stack on the core" "elfutils missing (apt-get install elfutils)"
+	fi
+}
+
 if [ "$MODE" = full ]; then
 	q() { sqlite3 -batch -noheader "$RES/trace.db" "$1" 2>/dev/null; }
 	PVH=$B/pvh-demo/pvh-demo.elf
@@ -148,65 +258,27 @@ if [ "$MODE" = full ]; then
 	ok $? "the collector in dom0 wrote a trace database"
 	[ -s "$RES/collector.err" ] && tail -5 "$RES/collector.err" | sed 's/^/# collector: /'
 	# run 1: stored events == what the unikernel says it emitted minus dropped
-	con1=$RES/guest-pvhdemo1.log
-	read -r em dr < <(sed -n 's/.*pvh-demo: emitted \([0-9]*\) dropped \([0-9]*\).*/\1 \2/p' "$con1" 2>/dev/null | tail -1)
-	g1="(SELECT coalesce((SELECT min(id) FROM guests WHERE name = 'pvhdemo1'), (SELECT min(id) FROM guests)))"
-	stored=$(q "SELECT count(*) FROM events e JOIN lanes l ON l.id = e.lane WHERE l.guest_id = $g1 LIMIT 1")
-	over=$(q "SELECT coalesce(sum(count), 0) FROM lost x JOIN lanes l ON l.id = x.lane WHERE l.guest_id = $g1 AND reason = 'overwrite'")
-	if [ -n "${em:-}" ]; then
-		[ "$stored" = "$((em - dr))" ] || [ "$((stored + ${over:-0}))" = "$((em - dr))" ]
-		ok $? "run 1: stored events ($stored, + $over overwritten) = emitted - dropped ($em - $dr)"
-	else
-		ok 1 "run 1: the console says 'pvh-demo: emitted N dropped M'"
-		tail -5 "$con1" 2>/dev/null | sed 's/^/#   /'
-	fi
+	exact_run pvhdemo1 pvh-demo "$RES/guest-pvhdemo1.log"
 	# run 1, the second domain traced at the same time
 	if [ "$GUESTS" = 2 ]; then
-		con3=$RES/guest-pvhdemo3.log
-		em3= dr3=
-		read -r em3 dr3 < <(sed -n 's/.*pvh-demo: emitted \([0-9]*\) dropped \([0-9]*\).*/\1 \2/p' "$con3" 2>/dev/null | tail -1)
-		g3="(SELECT min(id) FROM guests WHERE name = 'pvhdemo3')"
-		stored3=$(q "SELECT count(*) FROM events e JOIN lanes l ON l.id = e.lane WHERE l.guest_id = $g3")
-		[ -n "${em3:-}" ] && [ "$stored3" = "$((em3 - dr3))" ]
-		ok $? "run 1, pvhdemo3 beside pvhdemo1: stored events ($stored3) = emitted - dropped (${em3:-?} - ${dr3:-?})"
-		# both served at once: their stored time ranges overlap
-		span() { q "SELECT min(e.ts) || ' ' || max(e.ts) FROM events e JOIN lanes l ON l.id = e.lane WHERE l.guest_id = $1"; }
-		read -r a1 b1 < <(span "$g1")
-		read -r a3 b3 < <(span "$g3")
-		[ -n "${a1:-}" ] && [ -n "${a3:-}" ] && [ "$a1" -lt "$b3" ] && [ "$a3" -lt "$b1" ]
-		ok $? "the two domains were traced at the same time (event times overlap: [$a1, $b1] and [$a3, $b3] ns)"
+		exact_run pvhdemo3 pvh-demo "$RES/guest-pvhdemo3.log"
+		overlap pvhdemo1 pvhdemo3
 	fi
-	# mode switch
-	if grep -qE '^ctl: (not built|skipped)' "$RES/ctl.txt" 2>/dev/null; then
-		skip "ring mode switched with unitrace ctl" "$(head -1 "$RES/ctl.txt")"
-	else
-		grep -qE '^[0-9]+ pvhdemo1$' "$RES/ctl-list.txt" 2>/dev/null
-		ok $? "unitrace ctl --xen lists the guest's control vchan: $(head -1 "$RES/ctl-list.txt" 2>/dev/null)"
-		[ "$(grep -c '^rc=0' "$RES/ctl-disable.txt" 2>/dev/null)" = 2 ] &&
-			grep -q 'cache_miss .*disabled' "$RES/ctl-show-disabled.txt" 2>/dev/null
-		ok $? "event type disabled and re-enabled over the vchan: $(head -1 "$RES/ctl-disable.txt" 2>/dev/null)"
-		grep -q '^rc=0' "$RES/ctl.txt" 2>/dev/null &&
-			grep -q 'ring 0 .*overwrite' "$RES/ctl-show.txt" 2>/dev/null
-		ok $? "ring mode switched with unitrace ctl: $(head -1 "$RES/ctl.txt" 2>/dev/null)"
-	fi
+	ctl_checks "" pvhdemo1
 	# run 2: the crash
-	[ "$(q "SELECT count(*) FROM crashes")" = 1 ]
-	ok $? "run 2: one crash row"
-	bt=$(q "SELECT group_concat(function, ' ') FROM crash_frames f JOIN crashes c ON c.id = f.crash_id WHERE f.method = c.bt_method")
-	[ -n "$bt" ] || bt=$(q "SELECT backtrace FROM crashes" | tr '\n' ' ')
-	case "$bt" in *parse_cookie*) r=0 ;; *) r=1 ;; esac
-	ok $r "run 2: stored backtrace names parse_cookie ($(echo "$bt" | cut -c1-100))"
-	core=$(q "SELECT core_path FROM crashes" | head -1)
-	hcore=$RES/cores/$(basename "${core:-none}")
-	if [ -f "$hcore" ] && command -v gdb >/dev/null; then
-		gdb -nx -batch -ex bt "$PVH" "$hcore" > "$RES/gdb-bt.txt" 2>&1
-		grep -q parse_cookie "$RES/gdb-bt.txt"
-		ok $? "gdb -batch -ex bt pvh-demo.elf CORE names parse_cookie"
-		grep -E '^#' "$RES/gdb-bt.txt" | head -6 | sed 's/^/#   /'
-	elif [ -f "$hcore" ]; then
-		skip "gdb bt on the core" "gdb missing"
+	crash_checks "run 2" pvhdemo2 "$PVH" parse_cookie
+	# the Unikraft application, a PV guest
+	UKELF=$B/unikraft-app/unikraft-app.elf
+	if [ ! -f "$UKELF" ]; then
+		skip "Unikraft application traced, controlled and crash-dumped" \
+			"$UKELF not built: $(cat "$B/unikraft-app/SKIPPED" 2>/dev/null || echo "no Unikraft source (make unikraft-app)")"
 	else
-		ok 1 "core file came back ($core)"
+		for g in ukapp1 ukapp2; do
+			exact_run "$g" "unikraft-app" "$RES/guest-$g.log"
+		done
+		overlap ukapp1 ukapp2
+		ctl_checks uk- ukapp1
+		crash_checks "ukapp3" ukapp3 "$UKELF" "$UK_CRASH_FRAMES"
 	fi
 fi
 if [ -n "$COPY" ]; then
