@@ -47,18 +47,68 @@ BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-# The Xen transport (STYLE.md practice 8): xen*.c where the Xen
-# libraries are (Debian's libxen-dev), xen_stub.c elsewhere; `--xen` then
-# fails at once with a clear message.  HAVE_XEN=n forces the stub.
+# The Xen transport (STYLE.md practice 8): xen*.c where the Xen libraries
+# fit, xen_stub.c elsewhere; `--xen` then fails at once with a clear
+# message.  "Fit" is decided by the probe (collector/transport/xen_probe.sh):
+# it compiles and links xen_probe.c, which makes every libxen call the
+# backend makes, with these flags; its result is cached in $(B) under the
+# flags, the Xen version and the probe's source (docs/xen.md, "Building").
+#   HAVE_XEN=n  the stub, no probe;  HAVE_XEN=y  the backend, or stop with
+#   the probe's reason;  unset: the backend if the probe passes, else the
+#   stub and one line saying why.
+#   XEN_CFLAGS, XEN_LIBS (default: pkg-config), XEN_LDFLAGS (extra link
+#   flags) point the build at another Xen (tests/e2e/xen_api.sh does).
 XEN_PKGS := xencontrol xenstore xengnttab xenevtchn xenforeignmemory xenvchan
-HAVE_XEN ?= $(shell pkg-config --exists $(XEN_PKGS) && echo y)
 XEN_SRC := collector/transport/xen.c collector/crash/xen_dump.c collector/transport/xen_ctl.c
+XEN_PROBE_SRC := collector/transport/xen_probe.c
+COLLECTOR_SRC := $(filter-out $(XEN_PROBE_SRC),$(COLLECTOR_SRC))
+ifeq ($(origin XEN_CFLAGS),undefined)
+XEN_CFLAGS := $(shell pkg-config --cflags $(XEN_PKGS) 2>/dev/null)
+endif
+ifeq ($(origin XEN_LIBS),undefined)
+XEN_LIBS := $(shell pkg-config --libs $(XEN_PKGS) 2>/dev/null)
+endif
+XEN_LDFLAGS ?=
+# Goals that build nothing need no probe.
+XEN_NO_PROBE_GOALS := clean deps
+ifeq ($(HAVE_XEN),n)
+XEN_OFF_REASON := built with HAVE_XEN=n
+else ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(XEN_NO_PROBE_GOALS),$(MAKECMDGOALS)),)
+XEN_SKIP_PROBE := 1
+endif
+endif
+ifneq ($(HAVE_XEN),n)
+ifeq ($(XEN_SKIP_PROBE),1)
+HAVE_XEN := n
+XEN_OFF_REASON := not probed
+else
+# The Xen headers use anonymous unions: GNU C (as for xen*.c below).
+XEN_PROBE := $(shell mkdir -p $(B) && CC='$(CC)' \
+	CFLAGS='$(filter-out -std=c11,$(CFLAGS_COMMON)) -std=gnu11 -D_GNU_SOURCE -pthread' \
+	XEN_CFLAGS='$(XEN_CFLAGS)' XEN_LIBS='$(XEN_LIBS) $(XEN_LDFLAGS)' \
+	XEN_PKGS='$(XEN_PKGS)' sh collector/transport/xen_probe.sh $(B))
+ifeq ($(XEN_PROBE),y)
+HAVE_XEN := y
+else
+XEN_OFF_REASON := $(wordlist 2,$(words $(XEN_PROBE)),$(XEN_PROBE))
+ifeq ($(HAVE_XEN),y)
+$(error unitrace: HAVE_XEN=y but the Xen backend does not build here: $(XEN_OFF_REASON) (compiler output: $(B)/xen-probe.log))
+endif
+HAVE_XEN := n
+$(info unitrace: Xen backend off: $(XEN_OFF_REASON); --xen will say so)
+endif
+endif
+endif
 ifeq ($(HAVE_XEN),y)
 COLLECTOR_SRC := $(filter-out collector/transport/xen_stub.c,$(COLLECTOR_SRC))
-HOST_CFLAGS += -DUT_HAVE_XEN
-LDLIBS_HOST += $(shell pkg-config --libs $(XEN_PKGS))
+HOST_CFLAGS += -DUT_HAVE_XEN $(XEN_CFLAGS)
+LDLIBS_HOST += $(XEN_LIBS) $(XEN_LDFLAGS)
 else
 COLLECTOR_SRC := $(filter-out $(XEN_SRC),$(COLLECTOR_SRC))
+# The stub's message says why (the reason is plain text: xen_probe.sh).
+$(call obj,collector/transport/xen_stub.c): HOST_CFLAGS += \
+	-DUT_XEN_OFF_REASON='"$(XEN_OFF_REASON)"'
 endif
 
 GUEST_CORE_OBJ := $(call obj,$(GUEST_CORE_SRC))
@@ -89,7 +139,7 @@ all: $(UNITRACE) $(LIB_GUEST) $(LIB_XEN_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(
 # rebuilds what it affects.
 STAMP := $(B)/.flags
 STAMP_TEXT = $(CC) $(HOST_CFLAGS) | $(GUEST_CFLAGS) | $(PVH_CFLAGS) | \
-	$(CPPFLAGS_COMMON) | $(LDLIBS_HOST) | HAVE_XEN=$(HAVE_XEN)
+	$(CPPFLAGS_COMMON) | $(LDLIBS_HOST) | HAVE_XEN=$(HAVE_XEN) $(XEN_OFF_REASON)
 $(STAMP): FORCE
 	@mkdir -p $(B)
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(strip $(STAMP_TEXT))' ]; then \

@@ -1,13 +1,17 @@
 /*
- * The Xen port: the guest is a PVH (or HVM) domU unikernel.
+ * The Xen port: the guest is a PV, PVH or HVM domU unikernel.
  *
  * - Shared pages: taken from the unikernel's page allocator and granted,
  *   read-write, to the collector's domain (dom0 unless ut_xen_set_backend()
- *   says otherwise) with v1 grant entries.  The grant references of the
- *   area pages are listed, in order, in "directory" pages (1024 uint32
- *   references each), themselves granted.
+ *   says otherwise) through the unikernel's grant call, with the frame it
+ *   names (the MFN on PV, the GFN on PVH/HVM).  The grant references of
+ *   the area pages are listed, in order, in "directory" pages (1024 uint32
+ *   references each), themselves granted.  No free reference: ut_init
+ *   fails (the unikernel's grant call returns -1, never waits).
  * - Rendezvous: keys under the domain's xenstore home, data/unitrace/
- *   (see docs/xen.md), "state" = "ready" written last.
+ *   (see docs/xen.md), "state" = "ready" written last.  Each key is made
+ *   readable by the backend domain (XS_SET_PERMS), for a collector that is
+ *   not in dom0.
  * - Notification: an unbound event channel the collector binds; the port
  *   sends on it at exit and crash.  The collector also polls.
  * - Control: a libxenvchan server at data/vchan/<backend>/unitrace-ctl
@@ -17,10 +21,11 @@
  *   timestamps convert to Xen system time.
  * - vCPU: the ring bound to the vCPU the unikernel says is running.
  * - Crash: nothing to wait for (the domain is kept by on_crash="preserve"
- *   and the collector reads it after the shutdown); ut_port_die() issues
+ *   and the collector reads it after the shutdown); ut_port_die() asks for
  *   SCHEDOP_shutdown(crash).
  *
- * Freestanding: everything from the unikernel comes through xen_guest.h.
+ * Freestanding, and no hypercall of its own: everything from the unikernel
+ * comes through the hooks of xen_guest.h.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -272,22 +277,18 @@ void *ut_port_alloc_shared(size_t bytes)
 /* Grant the page at (va) to the collector, read-write; the reference, or -1. */
 static int grant_page(const void *va)
 {
-	uint32_t nr;
-	struct xg_grant_v1 *gt = xg_grant_table(&nr);
-	uint64_t gfn = xg_virt_to_gfn(va);
-	int ref;
+	int ref = xg_grant_access(ut_xen_backend, xg_virt_to_frame(va), 0);
 
-	if (!gt || gfn > 0xffffffffu)
+	return ref < 0 ? -1 : ref;
+}
+
+/* Let the backend read the key at (path), just written.  A refusal only
+ * matters when the backend is not dom0 (dom0 reads every key anyway). */
+static int xs_share(const char *path)
+{
+	if (xg_xs_set_perm(path, ut_xen_backend) != 0 && ut_xen_backend != 0)
 		return -1;
-	ref = xg_grant_ref_alloc();
-	if (ref < (int)XG_GNTTAB_FIRST_FREE_REF || (uint32_t)ref >= nr)
-		return -1;
-	volatile struct xg_grant_v1 *e = &gt[ref];
-	e->domid = ut_xen_backend;
-	e->frame = (uint32_t)gfn;
-	ut_wmb(); /* domid and frame before the flags that make them live */
-	e->flags = XG_GTF_PERMIT_ACCESS;
-	return ref;
+	return 0;
 }
 
 /* ---- the control channel: a libxenvchan server ----------------------------
@@ -298,24 +299,12 @@ static int grant_page(const void *va)
 
 static int alloc_unbound(uint32_t *port)
 {
-	struct xg_evtchn_alloc_unbound au;
+	uint32_t p = 0;
 
-	au.dom = XG_DOMID_SELF;
-	au.remote_dom = ut_xen_backend;
-	au.port = 0;
-	if (xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_ALLOC_UNBOUND,
-			  (unsigned long)&au) != 0)
+	if (xg_evtchn_alloc_unbound(ut_xen_backend, &p) != 0)
 		return -1;
-	*port = au.port;
+	*port = p;
 	return 0;
-}
-
-static void evtchn_send(uint32_t port)
-{
-	struct xg_evtchn_send s;
-
-	s.port = port;
-	xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_SEND, (unsigned long)&s);
 }
 
 /* Write (value) at data/vchan/<backend>/unitrace-ctl/(key). */
@@ -330,7 +319,9 @@ static int vchan_put(const char *key, uint64_t value)
 	    !xappend_str(path, sizeof(path), &len, key) ||
 	    !xappend_u64(val, sizeof(val), &vlen, value))
 		return -1;
-	return xg_xs_write(path, val);
+	if (xg_xs_write(path, val) != 0)
+		return -1;
+	return xs_share(path);
 }
 
 static void ctl_vchan_setup(void)
@@ -378,7 +369,7 @@ static void vchan_notify(uint8_t bit)
 	ut_mb(); /* indexes before the request bits */
 	if (__atomic_fetch_and(&ut_vc->srv_notify, (uint8_t)~bit,
 			       __ATOMIC_SEQ_CST) & bit)
-		evtchn_send(ut_vc_port);
+		xg_evtchn_notify(ut_vc_port);
 }
 
 int ut_port_ctl_poll(void)
@@ -444,7 +435,9 @@ static int xs_put(const char *key, const char *value)
 	if (!xappend_str(path, sizeof(path), &len, UT_XEN_DIR "/") ||
 	    !xappend_str(path, sizeof(path), &len, key))
 		return -1;
-	return xg_xs_write(path, value);
+	if (xg_xs_write(path, value) != 0)
+		return -1;
+	return xs_share(path);
 }
 
 static int xs_put_u64(const char *key, uint64_t v)
@@ -551,12 +544,12 @@ void ut_port_notify(uint32_t ring)
 {
 	(void)ring; /* one channel for the whole area */
 	if (ut_xen_port)
-		evtchn_send(ut_xen_port);
+		xg_evtchn_notify(ut_xen_port);
 }
 
 void ut_xen_yield(void)
 {
-	xg_hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_YIELD, 0);
+	xg_sched_yield();
 }
 
 void ut_port_crash_handoff(struct ut_area_hdr *h)
@@ -569,10 +562,8 @@ void ut_port_crash_handoff(struct ut_area_hdr *h)
 
 void ut_port_die(void)
 {
-	struct xg_sched_shutdown s = {XG_SHUTDOWN_CRASH};
-
 	for (;;) {
-		xg_hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_SHUTDOWN, (unsigned long)&s);
-		ut_xen_yield();
+		xg_sched_shutdown(XG_SHUTDOWN_CRASH);
+		xg_sched_yield();
 	}
 }

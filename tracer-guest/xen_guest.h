@@ -1,7 +1,9 @@
 /*
  * Xen port of the unitrace guest library: the Xen ABI structures it uses
  * (our own definitions, sizes checked below against the Xen 4.17 public
- * headers) and the small interface a unikernel implements so that
+ * headers; the port itself needs only the shared_info and vchan layouts,
+ * the rest serves unikernels such as examples/pvh-demo that talk to Xen
+ * directly) and the small interface a unikernel implements so that
  * port_xen.c can run on it.
  *
  * Freestanding: <stdint.h> and <stddef.h> only.
@@ -184,32 +186,80 @@ UT_STATIC_ASSERT(offsetof(struct xg_vchan_iface, cli_live) == 20, "cli_live");
 /* ---- what the unikernel provides to the port ---------------------------- */
 /*
  * A unikernel that links tracer-guest/ut_trace.c and port_xen.c implements
- * these (examples/pvh-demo/xen.c is a complete example; see docs/xen.md for
- * how they map onto Mini-OS and Unikraft).  None is called on the fast
- * path; xg_vcpu_id() is called when a vCPU emits its first event.
+ * these (examples/pvh-demo/xen.c is a complete example; docs/xen.md maps
+ * each onto Mini-OS and Unikraft).  The port never issues a hypercall nor
+ * touches the grant table itself: PV, PVH and HVM guests all work, each
+ * with its own notion of a frame (below).
+ *
+ * Contract for every hook: it returns quickly and never blocks (no
+ * semaphore, no waiting for a free resource, no sleeping until an event).
+ * The only waits allowed are the xenstore hooks' wait for xenstored's
+ * reply; those are called from ut_init() only (and xg_xs_read from
+ * ut_port_defaults/identity, also under ut_init), never from the crash
+ * path.  xg_evtchn_notify, xg_sched_yield and xg_sched_shutdown are called
+ * from ut_ctl_poll(), at exit and on the crash path, possibly inside a trap
+ * handler with interrupts off.  None is called on the event fast path;
+ * xg_vcpu_id() is called when a vCPU emits its first event.
  */
 
 /* (n) zeroed, page-aligned pages, contiguous in the guest's virtual
- * address space, never freed; NULL if there is not enough memory. */
+ * address space, never freed; NULL if there is not enough memory.  Each
+ * page must have a frame (xg_virt_to_frame) that stays the same for the
+ * life of the domain (no ballooning or migration of these pages). */
 void *xg_alloc_pages(size_t n);
 
-/* The guest frame number (guest-physical page) behind virtual address va. */
-uint64_t xg_virt_to_gfn(const void *va);
+/* The frame number to put in a grant entry for the page at (va), a page
+ * that xg_alloc_pages returned:
+ *   PV guest:      the machine frame number (MFN, virt -> pfn -> p2m);
+ *   PVH/HVM guest: the guest frame number (GFN, guest-physical >> 12).
+ * The port passes it through to xg_grant_access unchanged. */
+uint64_t xg_virt_to_frame(const void *va);
 
-/* Issue hypercall (op) with two arguments; returns Xen's result. */
-long xg_hypercall2(unsigned op, unsigned long a1, unsigned long a2);
+/* Grant domain (domid) access to (frame): read-only when (readonly) is
+ * non-zero, read-write otherwise (the port always asks read-write).
+ * Returns the grant reference (>= 0), or -1 when it cannot: no free
+ * reference, a frame the grant table format cannot hold (v1: 32 bits), no
+ * grant table.  It must NOT wait for a reference to be freed: -1 at once;
+ * the port then fails ut_init (UT_EPORT) or, for the control page, runs
+ * without control.  The port never ends a grant (the domain keeps them
+ * until it dies). */
+int xg_grant_access(uint16_t domid, uint64_t frame, int readonly);
 
-/* The mapped v1 grant table and its number of entries. */
-struct xg_grant_v1 *xg_grant_table(uint32_t *nr_entries);
+/* EVTCHNOP_alloc_unbound: a new local event channel that domain
+ * (remote_domid) may bind; its port in *port.  0, or -1 on failure.  The
+ * port never expects an upcall on it: the unikernel may leave it masked
+ * and need not attach a handler. */
+int xg_evtchn_alloc_unbound(uint16_t remote_domid, uint32_t *port);
 
-/* Reserve a free grant reference (>= 8) for the port, or -1. */
-int xg_grant_ref_alloc(void);
+/* EVTCHNOP_send on local (port).  Errors are ignored. */
+void xg_evtchn_notify(uint32_t port);
 
-/* Xenstore, paths relative to the domain's home (/local/domain/<domid>).
- * read: copies the value NUL-terminated, returns its length or -1;
- * write: returns 0 or -1. */
+/* SCHEDOP_yield: give the CPU back to Xen once, then return.  Called in
+ * polling loops (waiting for the collector at exit), possibly with
+ * interrupts off: it must not depend on the unikernel's scheduler. */
+void xg_sched_yield(void);
+
+/* SCHEDOP_shutdown with (reason), one of XG_SHUTDOWN_*.  The port uses
+ * XG_SHUTDOWN_CRASH after a crash record is written; for that reason it
+ * normally does not return (the domain stops; on_crash="preserve" keeps it
+ * for the collector).  If it returns, the port calls it again. */
+void xg_sched_shutdown(unsigned reason);
+
+/* Xenstore, (path) relative to the domain's home (/local/domain/<domid>),
+ * outside any transaction.
+ * read:  copies the value NUL-terminated into buf[cap], returns its length,
+ *        or -1 (missing key, too long for cap, error);
+ * write: creates or replaces the key, returns 0 or -1. */
 int xg_xs_read(const char *path, char *buf, size_t cap);
 int xg_xs_write(const char *path, const char *value);
+
+/* XS_SET_PERMS on (path) (relative as above, already written): the owner
+ * stays this guest, other domains get no access, except (domid), which
+ * may read ("n<self>", "r<domid>").  The port calls it on every key it
+ * writes so that a collector in a backend domain other than dom0 can read
+ * them.  0 or -1; the port ignores a failure when the backend is dom0
+ * (dom0 reads everything) and fails ut_init on one otherwise. */
+int xg_xs_set_perm(const char *path, uint16_t domid);
 
 /* The mapped shared_info page, or NULL if the unikernel has not mapped it
  * (then the clock falls back to the TSC frequency Xen reports in CPUID). */

@@ -237,15 +237,29 @@ int ut_xen_scan(ut_xen_t *x, uint32_t *domids, int cap)
 	return found;
 }
 
-static bool dominfo(ut_xen_t *x, uint32_t domid, xc_dominfo_t *info)
+/*
+ * One domain's info.  xc_domain_getinfolist and xc_domaininfo_t (the
+ * hypercall's own struct, XEN_DOMINF_* flags) exist from Xen 4.2 on;
+ * xc_domain_getinfo and xc_dominfo_t were removed in 4.18, and
+ * xc_domain_getinfo_single only appeared there: this works with both.
+ * The list starts at (domid): its first entry is another domain when
+ * (domid) is gone.
+ */
+static bool dominfo(ut_xen_t *x, uint32_t domid, xc_domaininfo_t *info)
 {
-	return xc_domain_getinfo(x->xch, domid, 1, info) == 1 &&
-	       info->domid == domid;
+	return xc_domain_getinfolist(x->xch, domid, 1, info) == 1 &&
+	       info->domain == domid;
+}
+
+static unsigned int dominfo_reason(const xc_domaininfo_t *info)
+{
+	return (info->flags >> XEN_DOMINF_shutdownshift) &
+	       XEN_DOMINF_shutdownmask;
 }
 
 bool ut_xen_dom_exists(ut_xen_t *x, uint32_t domid)
 {
-	xc_dominfo_t info;
+	xc_domaininfo_t info;
 	return dominfo(x, domid, &info);
 }
 
@@ -317,7 +331,7 @@ int ut_xen_dom_open(ut_xen_t *x, uint32_t domid, ut_xen_dom_t **out,
 	uint8_t *dir = NULL;
 	uint32_t *refs = NULL;
 	void *dmap = NULL;
-	xc_dominfo_t info;
+	xc_domaininfo_t info;
 	int rc = -1;
 
 	*out = NULL;
@@ -328,7 +342,7 @@ int ut_xen_dom_open(ut_xen_t *x, uint32_t domid, ut_xen_dom_t **out,
 	}
 	d->port = -1;
 	d->domid = domid;
-	if (!dominfo(x, domid, &info) || info.dying || !state_ready(x, domid)) {
+	if (!dominfo(x, domid, &info) || (info.flags & XEN_DOMINF_dying) || !state_ready(x, domid)) {
 		rc = -2; /* gone, going, or no longer publishing */
 		goto out;
 	}
@@ -420,7 +434,7 @@ static const char *shutdown_name(unsigned int reason)
 bool ut_xen_dom_alive(ut_xen_t *x, ut_xen_dom_t *d, bool *crashed, char *why,
 		      size_t whylen)
 {
-	xc_dominfo_t info;
+	xc_domaininfo_t info;
 
 	*crashed = false;
 	if (!dominfo(x, d->domid, &info)) {
@@ -429,15 +443,16 @@ bool ut_xen_dom_alive(ut_xen_t *x, ut_xen_dom_t *d, bool *crashed, char *why,
 				 "ut_shutdown", d->domid);
 		return false;
 	}
-	if (info.shutdown || info.crashed) {
-		*crashed = info.crashed || info.shutdown_reason == SHUTDOWN_crash;
+	if (info.flags & XEN_DOMINF_shutdown) {
+		unsigned int reason = dominfo_reason(&info);
+		*crashed = reason == SHUTDOWN_crash;
 		if (why)
 			snprintf(why, whylen, "domain %u shut down (reason %s) "
 				 "without ut_shutdown", d->domid,
-				 shutdown_name(info.shutdown_reason));
+				 shutdown_name(reason));
 		return false;
 	}
-	if (info.dying) {
+	if (info.flags & XEN_DOMINF_dying) {
 		if (why)
 			snprintf(why, whylen, "domain %u is being destroyed",
 				 d->domid);

@@ -132,7 +132,9 @@ static void dom_name(struct xs_handle *xs, unsigned domid, char *buf, size_t cap
 
 static struct xs_handle *xs_or_err(char *err, size_t errlen)
 {
-	struct xs_handle *xs = xs_open(XS_OPEN_READONLY);
+	/* No XS_OPEN_READONLY: libxenstore ignores it and calls it
+	 * deprecated (4.17 and later); we only read and watch anyway. */
+	struct xs_handle *xs = xs_open(0);
 
 	if (!xs)
 		snprintf(err, errlen, "cannot reach xenstore (%s): --xen runs in "

@@ -13,12 +13,19 @@
 #include "ctl_chan.h"
 #include "xen.h"
 
+/* Why the build left the backend out: the Makefile's Xen probe says (a
+ * library missing, or a Xen whose API does not fit: docs/xen.md). */
+#ifndef UT_XEN_OFF_REASON
+#define UT_XEN_OFF_REASON "the Xen libraries were not found"
+#endif
+
 ut_xen_t *ut_xen_open(const ut_xen_opts_t *o, char *err, size_t errlen)
 {
 	(void)o;
 	snprintf(err, errlen, "no Xen here: this unitrace was built without "
-		 "the Xen libraries (install libxen-dev and rebuild); --xen "
-		 "needs to run in dom0");
+		 "its Xen backend (%s); --xen needs a build with it (Debian: "
+		 "libxen-dev, see docs/xen.md) running in dom0",
+		 UT_XEN_OFF_REASON);
 	return NULL;
 }
 

@@ -5,12 +5,14 @@
  *  - PV console ring (what `xl console` and xenconsoled show), plus port
  *    0xE9 for `xl dmesg` when Xen runs with guest_loglvl=all;
  *  - a bump page allocator over the RAM of the hvm_start_info memmap;
- *  - shared_info and the grant table mapped with XENMEM_add_to_physmap;
+ *  - shared_info and the grant table mapped with XENMEM_add_to_physmap,
+ *    a grant reference allocator that fails (never waits) when full;
  *  - a polling xenstore client over the xenstore ring (xs_proto.c holds the
  *    message encoding);
  *  - the IDT and the CPU exception handler that hands fatal traps to
  *    unitrace's crash path;
- *  - the xg_* functions tracer-guest/port_xen.c needs (xen_guest.h).
+ *  - the xg_* functions tracer-guest/port_xen.c needs (xen_guest.h); the
+ *    hypercall helper and the grant table stay private to this file.
  *
  * Everything polls: no event-channel upcalls, interrupts stay off.
  */
@@ -42,7 +44,7 @@ static long hypercall3(unsigned op, unsigned long a1, unsigned long a2,
 	return ret;
 }
 
-long xg_hypercall2(unsigned op, unsigned long a1, unsigned long a2)
+static long hypercall2(unsigned op, unsigned long a1, unsigned long a2)
 {
 	return hypercall3(op, a1, a2, 0);
 }
@@ -76,7 +78,7 @@ static uint64_t hvm_param(uint32_t index)
 {
 	struct xg_hvm_param p = {XG_DOMID_SELF, 0, index, 0};
 
-	if (xg_hypercall2(XG_HC_HVM_OP, XG_HVMOP_GET_PARAM, (unsigned long)&p))
+	if (hypercall2(XG_HC_HVM_OP, XG_HVMOP_GET_PARAM, (unsigned long)&p))
 		return 0;
 	return p.value;
 }
@@ -85,19 +87,48 @@ static void evtchn_send(uint32_t port)
 {
 	struct xg_evtchn_send s = {port};
 
-	xg_hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_SEND, (unsigned long)&s);
+	hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_SEND, (unsigned long)&s);
 }
 
 static void yield(void)
 {
-	xg_hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_YIELD, 0);
+	hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_YIELD, 0);
 }
 
 static void shutdown(uint32_t reason)
 {
 	struct xg_sched_shutdown s = {reason};
 
-	xg_hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_SHUTDOWN, (unsigned long)&s);
+	hypercall2(XG_HC_SCHED_OP, XG_SCHEDOP_SHUTDOWN, (unsigned long)&s);
+}
+
+int xg_evtchn_alloc_unbound(uint16_t remote_domid, uint32_t *port)
+{
+	struct xg_evtchn_alloc_unbound au = {XG_DOMID_SELF, remote_domid, 0};
+
+	if (!on_xen || hypercall2(XG_HC_EVENT_CHANNEL_OP, XG_EVTCHNOP_ALLOC_UNBOUND,
+				  (unsigned long)&au) != 0)
+		return -1;
+	*port = au.port;
+	return 0;
+}
+
+void xg_evtchn_notify(uint32_t port)
+{
+	if (on_xen)
+		evtchn_send(port);
+}
+
+void xg_sched_yield(void)
+{
+	if (on_xen)
+		yield();
+}
+
+void xg_sched_shutdown(unsigned reason)
+{
+	if (on_xen)
+		shutdown(reason);
 }
 
 static void halt_forever(void)
@@ -256,9 +287,10 @@ void *xg_alloc_pages(size_t n)
 	return p;
 }
 
-uint64_t xg_virt_to_gfn(const void *va)
+/* PVH: the frame is the GFN, and memory is identity mapped. */
+uint64_t xg_virt_to_frame(const void *va)
 {
-	return (uint64_t)(uintptr_t)va >> 12; /* identity mapped */
+	return (uint64_t)(uintptr_t)va >> 12;
 }
 
 /* ---- shared info, grant table ---------------------------------------------- */
@@ -275,10 +307,10 @@ static int map_frame(uint32_t space, uint64_t idx, void *page)
 		.domid = XG_DOMID_SELF,
 		.space = space,
 		.idx = idx,
-		.gpfn = xg_virt_to_gfn(page),
+		.gpfn = xg_virt_to_frame(page),
 	};
 
-	return (int)xg_hypercall2(XG_HC_MEMORY_OP, XG_XENMEM_ADD_TO_PHYSMAP,
+	return (int)hypercall2(XG_HC_MEMORY_OP, XG_XENMEM_ADD_TO_PHYSMAP,
 				  (unsigned long)&a);
 }
 
@@ -287,16 +319,21 @@ volatile struct xg_shared_info *xg_shared_info(void)
 	return shinfo;
 }
 
-struct xg_grant_v1 *xg_grant_table(uint32_t *nr_entries)
+/* A v1 grant entry for (frame), handed out from a bump allocator: the
+ * demo never ends a grant.  -1 when the table is full or missing. */
+int xg_grant_access(uint16_t domid, uint64_t frame, int readonly)
 {
-	*nr_entries = gnttab ? GNTTAB_FRAMES * XG_GNTTAB_PER_PAGE : 0;
-	return gnttab;
-}
+	volatile struct xg_grant_v1 *e;
 
-int xg_grant_ref_alloc(void)
-{
-	if (!gnttab || gnttab_next >= GNTTAB_FRAMES * XG_GNTTAB_PER_PAGE)
+	if (!gnttab || gnttab_next >= GNTTAB_FRAMES * XG_GNTTAB_PER_PAGE ||
+	    frame > 0xffffffffu)
 		return -1;
+	e = &gnttab[gnttab_next];
+	e->domid = domid;
+	e->frame = (uint32_t)frame;
+	ut_wmb(); /* domid and frame before the flags that make them live */
+	e->flags = (uint16_t)(XG_GTF_PERMIT_ACCESS |
+			      (readonly ? XG_GTF_READONLY : 0u));
 	return (int)gnttab_next++;
 }
 
@@ -362,8 +399,8 @@ static void xs_recv(uint8_t *dst, uint32_t n)
 }
 
 /* One request, one reply; returns the reply's length or -1. */
-static int xs_request(uint32_t type, const char *path, const char *value,
-		      char *out, size_t cap)
+static int xs_request_raw(uint32_t type, const char *path, const void *data,
+			  size_t dlen, char *out, size_t cap)
 {
 	static uint8_t msg[XS_HDR_SIZE + XS_PAYLOAD_MAX];
 	struct xs_msg_hdr h;
@@ -373,7 +410,7 @@ static int xs_request(uint32_t type, const char *path, const char *value,
 	if (!xs_ring)
 		return -1;
 	id = ++xs_req_id;
-	n = xs_encode(msg, sizeof(msg), type, id, path, value);
+	n = xs_encode_raw(msg, sizeof(msg), type, id, path, data, dlen);
 	if (n < 0)
 		return -1;
 	xs_send(msg, (uint32_t)n);
@@ -392,6 +429,15 @@ static int xs_request(uint32_t type, const char *path, const char *value,
 	}
 }
 
+/* (value): a string, or the token of XS_WATCH, NUL included. */
+static int xs_request(uint32_t type, const char *path, const char *value,
+		      char *out, size_t cap)
+{
+	size_t vlen = value ? strlen(value) + (type == XS_WATCH) : 0;
+
+	return xs_request_raw(type, path, value, vlen, out, cap);
+}
+
 int xg_xs_read(const char *path, char *buf, size_t cap)
 {
 	return xs_request(XS_READ, path, NULL, buf, cap);
@@ -400,6 +446,56 @@ int xg_xs_read(const char *path, char *buf, size_t cap)
 int xg_xs_write(const char *path, const char *value)
 {
 	return xs_request(XS_WRITE, path, value, NULL, 0) < 0 ? -1 : 0;
+}
+
+/* Own domid, for the owner entry of XS_SET_PERMS (read once). */
+static int self_domid(uint32_t *out)
+{
+	static uint32_t domid;
+	static bool known;
+	char buf[16];
+	uint32_t v = 0;
+	int n;
+
+	if (!known) {
+		n = xg_xs_read("domid", buf, sizeof(buf));
+		if (n <= 0)
+			return -1;
+		for (int i = 0; i < n; i++) {
+			if (buf[i] < '0' || buf[i] > '9' || v > 0xffff)
+				return -1;
+			v = v * 10 + (uint32_t)(buf[i] - '0');
+		}
+		if (v > 0xffff)
+			return -1;
+		domid = v;
+		known = true;
+	}
+	*out = domid;
+	return 0;
+}
+
+int xg_xs_set_perm(const char *path, uint16_t domid)
+{
+	uint32_t self;
+	char perms[XS_PERMS_MAX], err[16] = "";
+	int n;
+
+	if (self_domid(&self) != 0 ||
+	    (n = xs_perms_owner_reader(perms, sizeof(perms), (uint16_t)self,
+				       domid)) < 0)
+		return -1;
+	if (xs_request_raw(XS_SET_PERMS, path, perms, (size_t)n, err,
+			   sizeof(err)) < 0) {
+		/* said on the console: the rig's log shows none */
+		console_puts("pvh-demo: xenstore refused SET_PERMS on ");
+		console_puts(path);
+		console_puts(": ");
+		console_puts(err[0] ? err : "no reply");
+		console_puts("\n");
+		return -1;
+	}
+	return 0;
 }
 
 int platform_xs_watch(const char *path)

@@ -37,10 +37,17 @@ static int xs_streq(const uint8_t *a, size_t alen, const char *b)
 int xs_encode(uint8_t *buf, size_t cap, uint32_t type, uint32_t req_id,
 	      const char *path, const char *value)
 {
-	struct xs_msg_hdr h;
-	size_t plen = xs_strlen(path) + 1;
 	/* XS_WATCH: "path\0token\0", both strings terminated */
 	size_t vlen = value ? xs_strlen(value) + (type == XS_WATCH) : 0;
+
+	return xs_encode_raw(buf, cap, type, req_id, path, value, vlen);
+}
+
+int xs_encode_raw(uint8_t *buf, size_t cap, uint32_t type, uint32_t req_id,
+		  const char *path, const void *value, size_t vlen)
+{
+	struct xs_msg_hdr h;
+	size_t plen = xs_strlen(path) + 1;
 	size_t len = plen + vlen;
 
 	if (plen == 1 || len > XS_PAYLOAD_MAX || XS_HDR_SIZE + len > cap)
@@ -54,6 +61,36 @@ int xs_encode(uint8_t *buf, size_t cap, uint32_t type, uint32_t req_id,
 	if (vlen)
 		xs_copy(buf + XS_HDR_SIZE + plen, value, vlen);
 	return (int)(XS_HDR_SIZE + len);
+}
+
+/* Append (c) then the decimal form of (v) and a NUL at buf[*len]. */
+static int xs_put_perm(char *buf, size_t cap, size_t *len, char c, uint16_t v)
+{
+	char tmp[5];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (*len + 1 + (size_t)n + 1 > cap)
+		return -1;
+	buf[(*len)++] = c;
+	while (n)
+		buf[(*len)++] = tmp[--n];
+	buf[(*len)++] = 0;
+	return 0;
+}
+
+int xs_perms_owner_reader(char *buf, size_t cap, uint16_t owner,
+			  uint16_t reader)
+{
+	size_t len = 0;
+
+	if (xs_put_perm(buf, cap, &len, 'n', owner) ||
+	    xs_put_perm(buf, cap, &len, 'r', reader))
+		return -1;
+	return (int)len;
 }
 
 int xs_decode_hdr(const uint8_t *buf, struct xs_msg_hdr *h)
@@ -86,7 +123,8 @@ int xs_decode_reply(const struct xs_msg_hdr *h, const uint8_t *payload,
 	}
 	if (h->type != want_type)
 		return XS_R_BAD;
-	if (want_type == XS_WRITE || want_type == XS_MKDIR) {
+	if (want_type == XS_WRITE || want_type == XS_MKDIR ||
+	    want_type == XS_SET_PERMS) {
 		/* "OK\0" */
 		while (n && payload[n - 1] == 0)
 			n--;

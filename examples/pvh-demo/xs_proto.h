@@ -15,6 +15,7 @@
 #define XS_GET_DOMAIN_PATH 10u
 #define XS_WRITE 11u
 #define XS_MKDIR 12u
+#define XS_SET_PERMS 14u
 #define XS_WATCH_EVENT 15u
 #define XS_ERROR 16u
 
@@ -62,6 +63,19 @@ enum xs_result {
  */
 int xs_encode(uint8_t *buf, size_t cap, uint32_t type, uint32_t req_id,
 	      const char *path, const char *value);
+
+/* The same with a payload after "path\0" given as (data, dlen) bytes, which
+ * may hold NULs (XS_SET_PERMS); data may be NULL when dlen is 0. */
+int xs_encode_raw(uint8_t *buf, size_t cap, uint32_t type, uint32_t req_id,
+		  const char *path, const void *data, size_t dlen);
+
+/* The permission list of XS_SET_PERMS that leaves (owner) the owner, gives
+ * other domains no access and lets (reader) read: "n<owner>\0r<reader>\0"
+ * into buf[cap].  Returns its length (both NULs counted), or -1 if it does
+ * not fit.  XS_PERMS_MAX always fits. */
+#define XS_PERMS_MAX 16u
+int xs_perms_owner_reader(char *buf, size_t cap, uint16_t owner,
+			  uint16_t reader);
 
 /* Decode a header from 16 bytes; -1 if its payload length is impossible. */
 int xs_decode_hdr(const uint8_t *buf, struct xs_msg_hdr *h);

@@ -121,6 +121,43 @@ static void test_decode(void)
 	is_int(h.len, 4096, "decoded length");
 }
 
+/* XS_SET_PERMS: type 14 (11 is XS_WRITE), payload "path\0n<owner>\0r<reader>\0",
+ * reply "OK\0" (docs/misc/xenstore.txt in Xen). */
+static void test_set_perms(void)
+{
+	char perms[XS_PERMS_MAX];
+	uint8_t buf[96];
+	struct xs_msg_hdr h;
+	int n, m;
+
+	is_int(XS_SET_PERMS, 14, "XS_SET_PERMS is type 14");
+	n = xs_perms_owner_reader(perms, sizeof(perms), 7, 0);
+	is_int(n, 6, "perms for owner 7, reader dom0: \"n7\\0r0\\0\"");
+	ok(n == 6 && !memcmp(perms, "n7\0r0\0", 6), "... bytes");
+	n = xs_perms_owner_reader(perms, sizeof(perms), 65535, 65534);
+	is_int(n, 14, "largest domids fit XS_PERMS_MAX");
+	ok(n == 14 && !memcmp(perms, "n65535\0r65534\0", 14), "... bytes");
+	is_int(xs_perms_owner_reader(perms, 5, 7, 0), -1,
+	       "perms that do not fit the buffer are refused");
+
+	n = xs_perms_owner_reader(perms, sizeof(perms), 12, 3);
+	m = xs_encode_raw(buf, sizeof(buf), XS_SET_PERMS, 9,
+			  "data/unitrace/state", perms, (size_t)n);
+	is_int(m, 16 + 20 + 7, "set_perms: header + \"path\\0\" + both perms");
+	memcpy(&h, buf, 16);
+	is_int(h.type, 14, "set_perms: type");
+	is_int(h.len, 27, "set_perms: payload length counts the embedded NULs");
+	ok(!memcmp(buf + 16, "data/unitrace/state\0n12\0r3\0", 27),
+	   "set_perms: payload bytes");
+
+	h = hdr(XS_SET_PERMS, 9, 3);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"OK\0", XS_SET_PERMS, 9, NULL,
+			       0, NULL), XS_R_OK, "set_perms reply \"OK\\0\"");
+	h = hdr(XS_ERROR, 9, 7);
+	is_int(xs_decode_reply(&h, (const uint8_t *)"EACCES\0", XS_SET_PERMS, 9,
+			       NULL, 0, NULL), XS_R_ERROR, "set_perms refused: error");
+}
+
 static void test_ring(void)
 {
 	static char ring[XS_RING_SIZE];
@@ -150,6 +187,7 @@ int main(void)
 {
 	test_encode();
 	test_decode();
+	test_set_perms();
 	test_ring();
 	return tap_done();
 }
