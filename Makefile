@@ -288,11 +288,13 @@ $(B)/unikraft/.extracted: $(UNIKRAFT_SRC)
 	@test -f $(UK_TREE)/Makefile || { echo "$(UNIKRAFT_SRC): no $(UK_TREE)/Makefile inside" >&2; exit 1; }
 	@touch $@
 
-# Unikraft's objects do not depend on its configuration: a new
-# configuration starts from an empty build directory.
-$(UK_APP_OUT)/.config: examples/unikraft-app/defconfig $(UK_TREE_STAMP)
+# Unikraft's objects do not depend on its configuration nor on the flags a
+# Makefile.uk sets: a new configuration, Config.uk or Makefile.uk starts
+# from an empty build directory.
+$(UK_APP_OUT)/.config: examples/unikraft-app/defconfig $(UK_TREE_STAMP) \
+		$(wildcard examples/unikraft-app/*.uk tracer-guest/unikraft/*.uk)
 	@test -f $(UK_TREE)/Makefile -a -d $(UK_TREE)/plat/xen || \
-		{ echo "UK_ROOT=$(UK_ROOT): not a Unikraft tree (no Makefile, plat/xen)" >&2; exit 1; }
+		{ echo "$(UK_TREE): not a Unikraft tree (no Makefile or plat/xen)" >&2; exit 1; }
 	@rm -rf $(UK_APP_OUT) && mkdir -p $(UK_APP_OUT)
 	$(UK_MAKE) UK_DEFCONFIG=$(abspath examples/unikraft-app/defconfig) defconfig >/dev/null
 
