@@ -128,10 +128,10 @@ TEST_OBJ := $(call obj,$(wildcard tests/unit/test_*.c) $(wildcard tests/e2e/*.c)
 	$(BENCH_SRC) tests/port_test.c collector/cli/main.c examples/demo-guest/demo.c \
 	examples/common/workload.c)
 
-.PHONY: pvh-demo test-xen all deps test check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
+.PHONY: pvh-demo unikraft-app test-xen all deps test check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
 	check-headers check-freestanding FORCE
 all: $(UNITRACE) $(LIB_GUEST) $(LIB_XEN_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
-	$(E2E_PROGS) $(BENCHES) $(TEST_OBJ) check-freestanding pvh-demo
+	$(E2E_PROGS) $(BENCHES) $(TEST_OBJ) check-freestanding pvh-demo unikraft-app
 
 # ---- the flags stamp -----------------------------------------------------
 # Everything built depends on $(STAMP), rewritten only when the compiler,
@@ -239,6 +239,79 @@ $(PVH_ELF): $(call pvh,$(PVH_SRC)) $(LIB_XEN_GUEST) examples/pvh-demo/pvh-demo.l
 
 pvh-demo: $(PVH_ELF)
 
+# ---- the Unikraft application (examples/unikraft-app/) ------------------
+# A Unikraft Xen x86_64 PV domU traced through tracer-guest/unikraft/ (an
+# external Unikraft library).  Unikraft comes from the tarball beside the
+# project (extracted once into $(B)/unikraft/) or from the user's own tree:
+# make UK_ROOT=/path/to/unikraft.  With neither, the target says SKIPPED and
+# succeeds.  Unikraft's own build output stays in $(B)/unikraft-app/build/.
+# $(UK_APP_ELF) is the image with its debug information, which xl boots and
+# gdb and `unitrace collect --elf` read: Unikraft's .dbg with the boot-info
+# section (the memory map of the image) that Unikraft writes only into its
+# stripped image; without it the guest crashes before its first line.
+UNIKRAFT_SRC ?= ../shared/third_party/unikraft/unikraft-eaf6fda1.tar.xz
+UK_ROOT ?=
+UK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+UK_APP_DIR := $(B)/unikraft-app
+UK_APP_ELF := $(UK_APP_DIR)/unikraft-app.elf
+UK_APP_OUT := $(abspath $(UK_APP_DIR)/build)
+UK_APP_SRC := $(wildcard examples/unikraft-app/* tracer-guest/unikraft/* \
+	tracer-guest/unikraft/include/*) examples/common/workload.c \
+	examples/common/workload.h $(XEN_GUEST_SRC) $(wildcard tracer-guest/*.h \
+	include/unitrace/*.h formats/*.h)
+ifeq ($(UK_ROOT),)
+UK_TREE := $(abspath $(B)/unikraft/$(notdir $(basename $(basename $(UNIKRAFT_SRC)))))
+UK_TREE_STAMP := $(B)/unikraft/.extracted
+UK_SKIP := $(if $(wildcard $(UNIKRAFT_SRC)),,no Unikraft source ($(UNIKRAFT_SRC) \
+	is missing; give UK_ROOT=<your Unikraft tree>))
+else
+UK_TREE := $(abspath $(UK_ROOT))
+UK_TREE_STAMP :=
+UK_SKIP :=
+endif
+# Unikraft's kconfig is built with flex and bison (make deps installs them).
+ifeq ($(UK_SKIP),)
+UK_SKIP := $(if $(shell command -v flex >/dev/null && command -v bison >/dev/null && echo y),,\
+	flex and bison are missing (make deps installs them))
+endif
+# Unikraft's make gets none of our command-line variables (B, CC, OPT...).
+UK_MAKE = MAKEFLAGS= MAKEOVERRIDES= $(MAKE) --no-print-directory -s -C $(UK_TREE) \
+	A=$(abspath examples/unikraft-app) L=$(abspath tracer-guest/unikraft) \
+	O=$(UK_APP_OUT) C=$(UK_APP_OUT)/.config
+
+ifeq ($(UK_SKIP),)
+unikraft-app: $(UK_APP_ELF)
+
+$(B)/unikraft/.extracted: $(UNIKRAFT_SRC)
+	@rm -rf $(B)/unikraft && mkdir -p $(B)/unikraft
+	tar -C $(B)/unikraft -xJf $(UNIKRAFT_SRC)
+	@test -f $(UK_TREE)/Makefile || { echo "$(UNIKRAFT_SRC): no $(UK_TREE)/Makefile inside" >&2; exit 1; }
+	@touch $@
+
+# Unikraft's objects do not depend on its configuration nor on the flags a
+# Makefile.uk sets: a new configuration, Config.uk or Makefile.uk starts
+# from an empty build directory.
+$(UK_APP_OUT)/.config: examples/unikraft-app/defconfig $(UK_TREE_STAMP) \
+		$(wildcard examples/unikraft-app/*.uk tracer-guest/unikraft/*.uk)
+	@test -f $(UK_TREE)/Makefile -a -d $(UK_TREE)/plat/xen || \
+		{ echo "$(UK_TREE): not a Unikraft tree (no Makefile or plat/xen)" >&2; exit 1; }
+	@rm -rf $(UK_APP_OUT) && mkdir -p $(UK_APP_OUT)
+	$(UK_MAKE) UK_DEFCONFIG=$(abspath examples/unikraft-app/defconfig) defconfig >/dev/null
+
+$(UK_APP_ELF): $(UK_APP_OUT)/.config $(UK_APP_SRC)
+	$(UK_MAKE) -j$(UK_JOBS)
+	objcopy --update-section .uk_bootinfo=$(UK_APP_OUT)/unikraft-app_xen-x86_64.bootinfo \
+		$(UK_APP_OUT)/unikraft-app_xen-x86_64.dbg $@
+	@rm -f $(UK_APP_DIR)/SKIPPED
+	@echo "unikraft-app: $@"
+else
+# The reason is also left in $(UK_APP_DIR)/SKIPPED for the tests to quote.
+unikraft-app:
+	@mkdir -p $(UK_APP_DIR) && rm -f $(UK_APP_ELF)
+	@echo "$(strip $(UK_SKIP))" > $(UK_APP_DIR)/SKIPPED
+	@echo "unikraft-app: SKIPPED: $(strip $(UK_SKIP))"
+endif
+
 # The guest core must compile without any libc header.
 check-freestanding: $(GUEST_CORE_OBJ)
 
@@ -316,6 +389,8 @@ DEB_PACKAGES := build-essential pkg-config libsqlite3-dev sqlite3 \
 	python3 procps qemu-system-x86 busybox-static cpio
 # other readers of our cores (tests/e2e/core_readers.sh, the Xen rig)
 DEB_PACKAGES += lldb elfutils
+# Unikraft's kconfig (make unikraft-app)
+DEB_PACKAGES += flex bison
 
 # Installs only what is missing (so `make test` and `make demo` may run it
 # every time); needs root when something is missing.
