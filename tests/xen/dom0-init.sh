@@ -286,6 +286,8 @@ fi
 
 [ "$DUMPCORE" = 1 ] && dump_core pvhdemo2
 xl destroy pvhdemo2 2>/dev/null
+# what the PVH runs measured survives a hang in what follows
+save
 
 # ---------------------------------------------------------------------------
 # The Unikraft application, a PV guest: two domains traced at once (ukapp1
