@@ -764,6 +764,23 @@ static void check_commands(void)
 	ok(rc == 0 && !strcmp(cap_out, "[\n {\"a\":1,\"b\":\"q\\\"\",\"c\":"
 				       "null,\"d\":0.5}\n]\n"),
 	   "--json");
+	/* infinities: Inf in the table and CSV, 1e999 (a JSON number read
+	 * as infinity) in JSON; a NaN is NULL in SQLite */
+	rc = run_cmd(&ut_cmd_query, "--json", dbpath,
+		     "SELECT 1e999 AS p, -1e999 AS m, 0.0/0 AS n", NULL);
+	ok(rc == 0 && !strcmp(cap_out, "[\n {\"p\":1e999,\"m\":-1e999,"
+				       "\"n\":null}\n]\n"),
+	   "--json writes infinities as 1e999 and -1e999");
+	if (rc || !strstr(cap_out, "1e999"))
+		show(cap_out);
+	rc = run_cmd(&ut_cmd_query, "--csv", dbpath,
+		     "SELECT 1e999 AS p, -1e999 AS m", NULL);
+	ok(rc == 0 && !strcmp(cap_out, "p,m\nInf,-Inf\n"),
+	   "--csv shows Inf and -Inf");
+	rc = run_cmd(&ut_cmd_query, dbpath, "SELECT 1e999 AS p, -1e999 AS m",
+		     NULL);
+	ok(rc == 0 && strstr(cap_out, "Inf") && strstr(cap_out, "-Inf"),
+	   "the table shows Inf and -Inf");
 	rc = run_cmd(&ut_cmd_query, dbpath, "SELEC nonsense", NULL);
 	ok(rc == 1 && strstr(cap_err, "syntax error"), "bad SQL: %s", cap_err);
 	rc = run_cmd(&ut_cmd_query, dbpath, "DELETE FROM events", NULL);
