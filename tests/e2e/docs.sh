@@ -94,6 +94,9 @@ if "$UT" run -q -o "$T/demo.db" -- "$DEMO" --threads 2 --duration 0.5 >/dev/null
 	lv=$(printf '%s\n' "$got" | cut -d'|' -f4 | sort -u | tr '\n' ' ')
 	[ "$(printf '%s\n' "$got" | wc -l)" = "$want" ] && [ "$lv" = "error warn " ]
 	ok $? "schema.md's log query names the levels (got: $lv)"
+	ml=$(sqlite3 -batch -noheader "$T/demo.db" "SELECT f.max_len || ' ' || (SELECT max(length(msg)) FROM ev_log) FROM event_fields f JOIN event_types t ON t.id = f.type_id WHERE t.name = 'log' AND f.name = 'msg'")
+	grep -qE '^\| max_len \| .*declared maximum' "$SCHEMA" && [ "${ml% *}" = 200 ] && [ "${ml#* }" -lt 200 ]
+	ok $? "max_len is the declared maximum as schema.md says (max_len, longest msg: $ml)"
 	layout=$(sqlite3 -batch -noheader "$T/demo.db" "SELECT kind || ' ' || layout || ' ' || guest_type_id FROM event_types WHERE name = 'log'")
 	grep -qF "kind \`'log'\`, layout \`level:u8,msg:str\`" "$SCHEMA" && [ "$layout" = "log level:u8,msg:str 1" ]
 	ok $? "schema.md's log layout is the stored one ($layout)"
