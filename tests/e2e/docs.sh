@@ -79,6 +79,11 @@ sql_after() { awk -v h="$1" '$0 == h {f = 1} f && /^```sql$/ {b = 1; next} b && 
 # Its statements, one per line (the comments stripped), run on (db).
 run_sql() { sqlite3 -batch -noheader "$1" "$(sql_after "$2" | sed 's/ *--.*$//')"; }
 
+# u64: the exact value of a field near 2^64 (the stored bits of 2^64 - 2)
+sqlite3 "$T/u64.db" "CREATE TABLE events(a0); INSERT INTO events VALUES (-2)"
+got=$(run_sql "$T/u64.db" "### u64 values" 2>&1 | tr '\n' ' ')
+is "$got" "18446744073709551614 0xfffffffffffffffe " \
+	"schema.md's u64 recipes give 2^64 - 2 exactly"
 # The built-in log event, on a trace of the demo (it logs errors,
 # warnings and info): the examples select errors and warnings only.
 DEMO=$B/demo-guest
