@@ -84,6 +84,11 @@ sqlite3 "$T/u64.db" "CREATE TABLE events(a0); INSERT INTO events VALUES (-2)"
 got=$(run_sql "$T/u64.db" "### u64 values" 2>&1 | tr '\n' ' ')
 is "$got" "18446744073709551614 0xfffffffffffffffe " \
 	"schema.md's u64 recipes give 2^64 - 2 exactly"
+# f64: NULL is a NaN
+sqlite3 "$T/f64.db" "CREATE TABLE ev_req(ts, load); INSERT INTO ev_req VALUES (1, 0.0/0), (2, 1e999), (3, 0.5)"
+got=$(run_sql "$T/f64.db" "### f64 NaN and infinities" 2>&1 | tr '\n' ' ')
+is "$got" "1|NaN 2|Inf 3|0.5 1 " "schema.md's NaN recipes find the NaN stored as NULL"
+
 # The built-in log event, on a trace of the demo (it logs errors,
 # warnings and info): the examples select errors and warnings only.
 DEMO=$B/demo-guest
