@@ -29,7 +29,9 @@ static const char query_usage[] =
 	"  -h, --help  show this help\n"
 	"\n"
 	"In the default output NULL is shown as NULL, blobs as x'hex', and\n"
-	"control characters as escapes.\n"
+	"control characters as escapes.  Infinities are Inf and -Inf in the\n"
+	"table and CSV, and 1e999 and -1e999 in JSON (valid JSON numbers that\n"
+	"JSON parsers read as infinity).  An f64 NaN is stored as NULL.\n"
 	"\n"
 	"Exit status: 0 success, 1 the database cannot be read or a\n"
 	"statement failed (SQLite's message is printed), 2 usage.\n";
@@ -144,8 +146,13 @@ static void json_cell(sqlite3_stmt *s, int c)
 		break;
 	case SQLITE_FLOAT: {
 		double d = sqlite3_column_double(s, c);
+		/* JSON has no infinity: 1e999 is a valid JSON number that
+		 * parsers read as infinity (the table and CSV say Inf).
+		 * SQLite never returns a NaN (it stores NULL). */
 		if (isfinite(d))
 			printf("%.17g", d);
+		else if (isinf(d))
+			fputs(d > 0 ? "1e999" : "-1e999", stdout);
 		else
 			fputs("null", stdout);
 		break;

@@ -61,8 +61,9 @@ static int run_run(int argc, char **argv)
 	char dir[] = "/tmp/unitrace-run.XXXXXX";
 	int c, rc;
 	pid_t pid;
-
-	umask(077); /* the database and cores stay private */
+	/* The database and cores stay private, as with `unitrace collect`;
+	 * the program keeps the caller's umask for its own files. */
+	mode_t user_mask = umask(077);
 	memset(&o, 0, sizeof(o));
 	o.cmd = "run";
 	o.db_path = db && *db ? db : "trace.db";
@@ -129,6 +130,7 @@ static int run_run(int argc, char **argv)
 		return 1;
 	}
 	if (pid == 0) {
+		umask(user_mask);
 		setenv("UNITRACE_DIR", dir, 1);
 		setenv("UNITRACE_WAIT_ATTACH_MS", "10000", 1);
 		if (mode)

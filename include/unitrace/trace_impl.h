@@ -79,6 +79,9 @@ static inline void ut__commit(ut__wctx_t *w)
 	r->busy = 0;
 }
 
+/* Length of string (s) cut at (max) bytes.  A cut never ends inside a UTF-8
+ * character: if the last character of s[0..max) is incomplete, it is left
+ * out.  Only s[0..max) is read; the check runs only when n reaches max. */
 static inline uint16_t ut__strnlen(const char *s, uint16_t max)
 {
 	uint16_t n = 0;
@@ -86,6 +89,18 @@ static inline uint16_t ut__strnlen(const char *s, uint16_t max)
 		return 0;
 	while (n < max && s[n])
 		n++;
+	if (__builtin_expect(n == max && n > 0, 0)) {
+		const unsigned char *u = (const unsigned char *)s;
+		uint16_t j = n; /* back over up to 3 continuation bytes */
+		while (j > 0 && n - j < 3 && (u[j - 1] & 0xc0) == 0x80)
+			j--;
+		if (j > 0 && u[j - 1] >= 0xc0) { /* a lead byte at j - 1 */
+			unsigned c = u[j - 1];
+			unsigned need = c >= 0xf0 ? 4u : c >= 0xe0 ? 3u : 2u;
+			if ((unsigned)(j - 1) + need > n)
+				n = (uint16_t)(j - 1);
+		}
+	}
 	return n;
 }
 

@@ -34,6 +34,18 @@ export PKG_CONFIG_SYSROOT_DIR="$T/root" PKG_CONFIG_PATH="$T/root/usr/lib/pkgconf
 cc -std=c11 -Wall -Wextra -Werror ${SAN:-} "$T/prog.c" $(pkg-config --cflags --libs unitrace-guest) \
 	-o "$T/prog" 2>"$T/cc.log"
 ok $? "the README example builds with pkg-config --cflags --libs unitrace-guest"
+# guest.md's build-tree command, as written there (B for build/), on the
+# same program (it includes <unitrace/trace.h>) and on one with "trace.h"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+line=$(sed -n '/^From the build tree/,/^```$/{/^cc /,/[^\\]$/p}' docs/guest.md |
+	sed 's/\\$//' | tr '\n' ' ')
+sed 's|<unitrace/trace.h>|"trace.h"|' "$T/prog.c" >"$T/prog2.c"
+for src in prog prog2; do
+	cmd=$(printf '%s\n' "$line" | sed "s|\$UT/build/|\$UT/$B/|; s| app.c | $T/$src.c |; s|-o app|-o $T/$src.bt|")
+	(UT=$top; eval "$cmd" ${SAN:-}) >"$T/cc.log" 2>&1 && [ -x "$T/$src.bt" ]
+	ok $? "guest.md's build-tree command builds a program with $(head -1 "$T/$src.c")" "$line
+$(cat "$T/cc.log")"
+done
 "$T/root/usr/bin/unitrace" run -q -o "$T/t.db" -- "$T/prog"
 ok $? "the installed unitrace runs it"
 got=$(sqlite3 -batch -noheader "$T/t.db" "SELECT (SELECT count(*) FROM ev_net_rx WHERE len = 1500) || ' ' || (SELECT count(*) FROM events)")

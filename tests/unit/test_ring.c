@@ -195,6 +195,40 @@ int main(void)
 		is_int(got[1].ts - got[0].ts, 5, "timestamps converted with mult/shift");
 	}
 
+	/* ---- a string cut at its maximum ends on a UTF-8 character boundary ---- */
+	{
+		static const struct { const char *in; uint16_t want; } cut[] = {
+			{ "eth0-abcdefghij\xc3\xa9x", 15 },     /* 2-byte char at 15 */
+			{ "eth0-abcdefghi\xe2\x82\xac", 14 },   /* 3-byte char at 14 */
+			{ "eth0-abcdefgh\xf0\x9f\x98\x80", 13 }, /* 4-byte at 13 */
+			{ "eth0-abcdefgh\xe2\x82\xacyz", 16 },  /* ends whole at 16 */
+			{ "eth0-abcdefghi\xc3\xa9", 16 },        /* exactly 16 */
+			{ "eth0-abcdefghijk\xc3\xa9", 16 },      /* cut before it */
+			{ "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80"
+			  "\x80\x80\x80\x80\x80", 16 },          /* not UTF-8: as is */
+			{ "short\xc3\xa9", 7 },                   /* not cut */
+		};
+		int bad = 0;
+		for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+			uint16_t n = ut__strnlen(cut[i].in, 16);
+			if (n != cut[i].want) {
+				printf("# case %zu: %u bytes, want %u\n", i, n,
+				       cut[i].want);
+				bad++;
+			}
+		}
+		is_int(bad, 0, "ut__strnlen cuts at a UTF-8 character boundary");
+		reset_got();
+		ut_net_rx(1, 2, "eth0-abcdefghi\xe2\x82\xac");
+		ut_net_rx(2, 2, "eth0-abcdefghij\xc3\xa9");
+		drain_all(r);
+		ok(ngot == 2 && !strcmp(got[0].str, "eth0-abcdefghi") &&
+		   !strcmp(got[1].str, "eth0-abcdefghij"),
+		   "a cut string field arrives without a partial character "
+		   "('%s', '%s')", ngot > 0 ? got[0].str : "",
+		   ngot > 1 ? got[1].str : "");
+	}
+
 	/* ---- wrap: many records through a 16 KiB ring, drained often ---- */
 	reset_got();
 	for (int i = 0; i < 20000; i++) {

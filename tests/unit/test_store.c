@@ -764,6 +764,23 @@ static void check_commands(void)
 	ok(rc == 0 && !strcmp(cap_out, "[\n {\"a\":1,\"b\":\"q\\\"\",\"c\":"
 				       "null,\"d\":0.5}\n]\n"),
 	   "--json");
+	/* infinities: Inf in the table and CSV, 1e999 (a JSON number read
+	 * as infinity) in JSON; a NaN is NULL in SQLite */
+	rc = run_cmd(&ut_cmd_query, "--json", dbpath,
+		     "SELECT 1e999 AS p, -1e999 AS m, 0.0/0 AS n", NULL);
+	ok(rc == 0 && !strcmp(cap_out, "[\n {\"p\":1e999,\"m\":-1e999,"
+				       "\"n\":null}\n]\n"),
+	   "--json writes infinities as 1e999 and -1e999");
+	if (rc || !strstr(cap_out, "1e999"))
+		show(cap_out);
+	rc = run_cmd(&ut_cmd_query, "--csv", dbpath,
+		     "SELECT 1e999 AS p, -1e999 AS m", NULL);
+	ok(rc == 0 && !strcmp(cap_out, "p,m\nInf,-Inf\n"),
+	   "--csv shows Inf and -Inf");
+	rc = run_cmd(&ut_cmd_query, dbpath, "SELECT 1e999 AS p, -1e999 AS m",
+		     NULL);
+	ok(rc == 0 && strstr(cap_out, "Inf") && strstr(cap_out, "-Inf"),
+	   "the table shows Inf and -Inf");
 	rc = run_cmd(&ut_cmd_query, dbpath, "SELEC nonsense", NULL);
 	ok(rc == 1 && strstr(cap_err, "syntax error"), "bad SQL: %s", cap_err);
 	rc = run_cmd(&ut_cmd_query, dbpath, "DELETE FROM events", NULL);
@@ -789,6 +806,101 @@ static void check_commands(void)
 	   "stats: a control character in a guest name is printed as '?'");
 }
 
+/* f64 NaN and infinities, u64 values near 2^64 and max_len, in a database
+ * of their own, with the recipes of docs/schema.md. */
+static void check_values(void)
+{
+	char err[512], txt[256];
+	const char *path = path_in("values.db");
+	ut_store_t *st = ut_store_open(path, UT_STORE_CREATE, err, sizeof(err));
+
+	ok(st != NULL, "values database: %s", st ? "ok" : err);
+	if (!st)
+		return;
+	ut_guest_info_t gi = guest_info("vals", 50);
+	ut_evtype_t t;
+	set_type(&t, 2, UT_KIND_INSTANT, "req");
+	t.nfields = 3;
+	set_field(&t.fields[0], UT_T_F64, "load");
+	set_field(&t.fields[1], UT_T_U64, "big");
+	set_field(&t.fields[2], UT_T_STR, "name"); /* declared max 32 */
+	static const double loads[] = { 0.0 / 0.0, 1.0 / 0.0, -1.0 / 0.0, 1.5 };
+	static const uint64_t bigs[] = { UINT64_MAX - 1, UINT64_MAX,
+					 UINT64_C(1) << 63, 5 };
+	int fails = 0;
+	ok(!ut_store_begin(st), "begin");
+	int64_t g = ut_store_guest(st, &gi);
+	int64_t lane = ut_store_lane(st, g, 0);
+	fails += ut_store_evtype(st, g, &t) != 0;
+	for (int i = 0; i < 4; i++) {
+		ut_event_t ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.seq = (uint64_t)i;
+		ev.ts = 100 + i;
+		ev.dur = -1;
+		ev.type = &t;
+		ev.nvals = 3;
+		ev.vals[0].type = UT_T_F64;
+		ev.vals[0].v.f = loads[i];
+		ev.vals[1].type = UT_T_U64;
+		ev.vals[1].v.u = bigs[i];
+		ev.vals[2].type = UT_T_STR;
+		ev.vals[2].len = 2;
+		ev.vals[2].v.p = (const uint8_t *)"ab";
+		fails += ut_store_event(st, lane, &ev) != 0;
+	}
+	ok(!fails && !ut_store_commit(st), "4 events with NaN, +-Inf, u64 "
+	   "near 2^64: %s", ut_store_errmsg(st));
+	sqlite3 *db = ut_store_db(st);
+
+	/* NaN: NULL, and only there (schema.md, "f64 NaN and infinities") */
+	qtext(db, "SELECT group_concat(typeof(load), ' ') FROM "
+		  "(SELECT load FROM ev_req ORDER BY seq)", txt, sizeof(txt));
+	ok(!strcmp(txt, "null real real real"), "a NaN is stored as NULL, "
+	   "infinities as REAL: %s", txt);
+	is_int(q1(db, "SELECT count(*) FROM ev_req WHERE load IS NULL"), 1,
+	       "the documented NaN count finds the NaN");
+	qtext(db, "SELECT group_concat(load, ' ') FROM (SELECT CASE WHEN load "
+		  "IS NULL THEN 'NaN' ELSE load END AS load FROM ev_req ORDER "
+		  "BY seq)", txt, sizeof(txt));
+	ok(!strcmp(txt, "NaN Inf -Inf 1.5"), "the documented NaN recipe: %s",
+	   txt);
+	int rc = run_cmd(&ut_cmd_query, "--json", path,
+			 "SELECT load FROM ev_req ORDER BY seq", NULL);
+	ok(rc == 0 && !strcmp(cap_out, "[\n {\"load\":null},\n {\"load\":"
+				       "1e999},\n {\"load\":-1e999},\n "
+				       "{\"load\":1.5}\n]\n"),
+	   "query --json: null, 1e999, -1e999, 1.5");
+
+	/* u64 near 2^64: printf('%u') is exact, the REAL recipe is not */
+	qtext(db, "SELECT group_concat(u, ' ') FROM (SELECT printf('%u', big) "
+		  "AS u FROM ev_req ORDER BY seq)", txt, sizeof(txt));
+	ok(!strcmp(txt, "18446744073709551614 18446744073709551615 "
+			"9223372036854775808 5"),
+	   "printf('%%u', big) gives the exact u64: %s", txt);
+	qtext(db, "SELECT printf('0x%x', big) FROM ev_req WHERE seq = 0", txt,
+	      sizeof(txt));
+	ok(!strcmp(txt, "0xfffffffffffffffe"), "printf('0x%%x', big): %s",
+	   txt);
+	is_int(q1(db, "SELECT count(DISTINCT CASE WHEN big < 0 THEN big + "
+		      "18446744073709551616.0 ELSE big END) FROM ev_req WHERE "
+		      "seq < 2"),
+	       1, "the REAL recipe rounds 2^64-2 and 2^64-1 to one value "
+		  "(as schema.md says)");
+	qtext(db, "SELECT group_concat(seq, ' ') FROM (SELECT seq FROM ev_req "
+		  "ORDER BY big < 0, big)", txt, sizeof(txt));
+	ok(!strcmp(txt, "3 2 0 1"), "ORDER BY big < 0, big sorts unsigned: %s",
+	   txt);
+
+	/* max_len is the declared maximum, not the longest stored value */
+	qtext(db, "SELECT f.max_len || ' ' || (SELECT max(length(name)) FROM "
+		  "ev_req) FROM event_fields f WHERE f.name = 'name'", txt,
+	      sizeof(txt));
+	ok(!strcmp(txt, "32 2"), "max_len is the declared 32, not the "
+	   "longest stored (2): %s", txt);
+	ut_store_close(st);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/ut-test-store-XXXXXX");
@@ -802,6 +914,7 @@ int main(void)
 	check_contents();
 	check_restart_and_rollback();
 	check_commands();
+	check_values();
 	check_bad_files();
 
 	char cmd[128];
