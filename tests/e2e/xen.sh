@@ -48,6 +48,9 @@ emulator_fault() {
 	local res=$B/xen-rig/results
 	grep -qE '^xl .*(failed|Segmentation|Aborted)|Segmentation fault|Aborted|corrupted (top|size)|Inconsistency detected by ld.so' \
 		"$res/notes" 2>/dev/null && return 0
+	# a demo domain's triple fault (none of the rig's runs crashes that
+	# way: they end in SCHEDOP_shutdown), seen with Xen's own RIP in it
+	grep -q 'Triple fault' "$res/xl-dmesg.txt" 2>/dev/null && return 0
 	[ -f "$res/trace.db" ] && [ "$(sqlite3 -batch -noheader "$res/trace.db" \
 		"SELECT count(*) FROM guests WHERE status = 'corrupt'" 2>/dev/null)" != 0 ] &&
 		[ -n "$(sqlite3 -batch -noheader "$res/trace.db" "SELECT 1 FROM guests LIMIT 1" 2>/dev/null)" ]
