@@ -122,31 +122,31 @@ static void o_hex(struct out *w, const unsigned char *p, int n)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at (p) of at most (n) bytes, or 0. */
+/* The UTF-8 sequence at (p), of at most (n) bytes: its length if valid
+ * (return > 0), else minus the length of its "maximal subpart" (Unicode's
+ * recommended practice, as Python and browsers decode): the bytes that
+ * one U+FFFD replaces. */
 static int utf8_seq(const unsigned char *p, int n)
 {
+	unsigned char b = p[0];
 	int len;
-	unsigned min, cp;
+	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
 
-	if (p[0] < 0x80)
+	if (b < 0x80)
 		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		len = 2, min = 0x80, cp = p[0] & 0x1fu;
-	else if ((p[0] & 0xf0) == 0xe0)
-		len = 3, min = 0x800, cp = p[0] & 0x0fu;
-	else if ((p[0] & 0xf8) == 0xf0)
-		len = 4, min = 0x10000, cp = p[0] & 0x07u;
+	if (b >= 0xc2 && b <= 0xdf)
+		len = 2;
+	else if (b >= 0xe0 && b <= 0xef)
+		len = 3, lo = b == 0xe0 ? 0xa0 : 0x80, hi = b == 0xed ? 0x9f : 0xbf;
+	else if (b >= 0xf0 && b <= 0xf4)
+		len = 4, lo = b == 0xf0 ? 0x90 : 0x80, hi = b == 0xf4 ? 0x8f : 0xbf;
 	else
-		return 0;
-	if (len > n)
-		return 0;
+		return -1;
 	for (int i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3fu);
+		if (i >= n || p[i] < lo || p[i] > hi)
+			return -i;
+		lo = 0x80, hi = 0xbf;
 	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
 	return len;
 }
 
@@ -165,7 +165,8 @@ static void o_str(struct out *w, const unsigned char *v, int n)
 			i++;
 			continue;
 		}
-		if (ch >= 0x80 && (k = utf8_seq(v + i, n - i)) > 0) {
+		k = ch >= 0x80 ? utf8_seq(v + i, n - i) : 0;
+		if (k > 0) {
 			i += k;
 			continue;
 		}
@@ -183,7 +184,8 @@ static void o_str(struct out *w, const unsigned char *v, int n)
 			char e[6] = {'\\', 'u', '0', '0', hx[ch >> 4], hx[ch & 15]};
 			o_mem(w, e, 6);
 		} else {
-			o_s(w, "\\ufffd");
+			o_s(w, "\\ufffd"); /* not UTF-8: -k bytes */
+			i += -k - 1;
 		}
 		run = ++i;
 	}
