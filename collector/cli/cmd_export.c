@@ -155,7 +155,7 @@ static int export_run(int argc, char **argv)
 	int sig = ut_export_interrupted();
 	ut_export_signals_restore();
 	ut_tracedb_close(tdb);
-	if (sig) {
+	if (sig && rc) {
 		/* the writer removed its output: die of the signal */
 		fflush(stderr);
 		raise(sig);

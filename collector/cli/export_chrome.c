@@ -295,6 +295,8 @@ static char *dup_col(sqlite3_stmt *s, int c)
 
 static int db_fail(struct ch *C)
 {
+	if (ut_export_interrupted())
+		return -1; /* said once, by ut_export_chrome */
 	ut_error(C->o->cmd, "%s: %s", C->o->db_path, sqlite3_errmsg(C->db));
 	return -1;
 }
