@@ -415,9 +415,12 @@ static void free_all(struct ch *C)
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
-/* One field value, column (c) of (s), as its JSON type. */
+/* One field value, column (c) of (s), as its JSON type.  A counter's
+ * integers are always JSON numbers (a series is plotted from numbers): a
+ * hex field in decimal, a u64 above 2^53 with its exact digits, which a
+ * reader may round. */
 static void o_value(struct out *w, const struct field *f, sqlite3_stmt *s,
-		    int c)
+		    int c, bool counter)
 {
 	int ty = sqlite3_column_type(s, c);
 
@@ -432,7 +435,12 @@ static void o_value(struct out *w, const struct field *f, sqlite3_stmt *s,
 		if (ty != SQLITE_INTEGER)
 			break;
 		int64_t v = sqlite3_column_int64(s, c);
-		if (f->hex) {
+		if (counter && f->type != F_SINT) {
+			o_u64(w, f->type == F_U64 ? (uint64_t)v
+						  : (uint64_t)v & 0xffffffffu);
+		} else if (counter) {
+			o_i64(w, v);
+		} else if (f->hex) {
 			char t[24];
 			uint64_t u = (uint64_t)v;
 			if (f->type == F_UINT)
@@ -490,7 +498,7 @@ static void o_args(struct out *w, const struct etype *t, sqlite3_stmt *s,
 			o_c(w, ',');
 		o_cstr(w, t->f[i].name ? t->f[i].name : "");
 		o_c(w, ':');
-		o_value(w, &t->f[i], s, a0 + i);
+		o_value(w, &t->f[i], s, a0 + i, t->kind == UT_KIND_COUNTER);
 	}
 	if (t && s && t->kind == UT_KIND_LOG && t->nf > 0 &&
 	    sqlite3_column_type(s, a0) == SQLITE_INTEGER) {

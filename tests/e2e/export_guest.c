@@ -22,6 +22,7 @@ UT_INSTANT(burst, UT_U32(i))
 UT_SPAN(outer, UT_U32(n))
 UT_SPAN(inner, UT_STR(tag, 8))
 UT_COUNTER(gauge, UT_S64(v), UT_F64(ratio))
+UT_COUNTER(big_ctr, UT_U64(total), UT_X32(flags), UT_U8(small))
 
 static void nap_ms(long ms)
 {
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
 	STORED(ut_misc(NAN, 2, 2, "\xe2\x82", raw, 2, 2));
 	STORED(ut_misc(-1.25e-300, 3, 3, "y", raw, 3, 3));
 	STORED(ut_misc(1e300, 4, 4, "z", raw, 4, 4));
+	STORED(ut_big_ctr(UINT64_MAX, 0xdeadbeefu, 7));
+	STORED(ut_big_ctr(9007199254740993ull, 1, 255));
 	for (uint32_t n = 1; n <= 3; n++) {
 		STORED(ut_outer_begin(n));
 		STORED(ut_inner_begin("a\x01"));
