@@ -11,6 +11,8 @@
 #   ZL_THREADS   demo-guest vCPU threads (default 4)
 #   ZL_RING_SIZE bytes per ring (default: the tracer's, 1 MiB)
 #   NO_LTTNG=1   skip the LTTng-UST comparison
+#   EXPORT_EVENTS  events in the export bench's trace (default 1000000)
+#   EXPORT_REPS    runs per exporter and dump (default 2)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -67,7 +69,70 @@ if lttng_ok; then
 	bash bench/lttng/run-lttng.sh "$B" "$work" "$tp_summary"
 fi
 
-# ---- 3. zero-loss rate ---------------------------------------------------------
+# ---- 3. export: unitrace export against sqlite3 dumping the same rows ------------
+# A trace of EXPORT_EVENTS events (default 1 M) from the demo guest, cut to
+# that count; each exporter's best of EXPORT_REPS runs (default 2), in
+# events/s, next to `sqlite3` selecting every row of events (as is, and in
+# time order, which is how the exporters read them).
+echo
+echo "==== export: events/s, unitrace export vs sqlite3 dumping the same rows"
+EXPORT_EVENTS=${EXPORT_EVENTS:-1000000}
+EXPORT_REPS=${EXPORT_REPS:-2}
+ex_skip=
+[ -x "$UNITRACE" ] && [ -x "$DEMO" ] || ex_skip="$UNITRACE or $DEMO is missing"
+command -v sqlite3 >/dev/null 2>&1 || ex_skip="sqlite3 is missing"
+[ -n "$ex_skip" ] || "$UNITRACE" export --help >/dev/null 2>&1 || ex_skip="'unitrace export' is not available"
+# Best (smallest) wall time in seconds of EXPORT_REPS runs of a command;
+# empty if a run failed (its last stderr line is in $work/ex.err).
+best_time() {
+	local best= t0 t1 d i
+	for ((i = 0; i < EXPORT_REPS; i++)); do
+		t0=$(date +%s.%N)
+		"$@" >/dev/null 2>"$work/ex.err" || return 1
+		t1=$(date +%s.%N)
+		d=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f", b - a}')
+		best=$(awk -v a="$best" -v d="$d" 'BEGIN{print (a == "" || d < a) ? d : a}')
+	done
+	echo "$best"
+}
+if [ -n "$ex_skip" ]; then
+	echo "(skipped: $ex_skip)"
+else
+	exdb=$work/export.db
+	# 4 vCPUs at 420 k events/s for 2.6 s: a little over 1 M events, then cut
+	"$UNITRACE" run -q -o "$exdb" --name export-bench -- "$DEMO" --quiet --threads 4 \
+		--duration "$(awk -v n="$EXPORT_EVENTS" 'BEGIN{printf "%.2f", n / 400000 + 0.1}')" \
+		--event-rate 420000 >/dev/null 2>"$work/ex.err"
+	have=$(sqlite3 "$exdb" "SELECT count(*) FROM events" 2>/dev/null || echo 0)
+	if [ "${have:-0}" -gt "$EXPORT_EVENTS" ]; then
+		sqlite3 "$exdb" "DELETE FROM events WHERE id > (SELECT id FROM events ORDER BY id LIMIT 1 OFFSET $((EXPORT_EVENTS - 1)))"
+	fi
+	nev=$(sqlite3 "$exdb" "SELECT count(*) FROM events" 2>/dev/null || echo 0)
+	echo "$nev events ($(du -h "$exdb" | cut -f1) database), best of $EXPORT_REPS runs"
+	rate() { awk -v n="$nev" -v t="$1" 'BEGIN{printf "%.0f", (t > 0) ? n / t : 0}'; }
+	printf '  %-44s %10s %12s %10s\n' "" "seconds" "events/s" "vs sqlite3"
+	t_sql=$(best_time sqlite3 "$exdb" "SELECT * FROM events")
+	t_sqlo=$(best_time sqlite3 "$exdb" "SELECT * FROM events ORDER BY ts")
+	printf '  %-44s %10s %12s %10s\n' 'sqlite3 DB "SELECT * FROM events"' "$t_sql" "$(rate "$t_sql")" "1.00"
+	printf '  %-44s %10s %12s %10s\n' 'sqlite3 DB "SELECT * ... ORDER BY ts"' "$t_sqlo" "$(rate "$t_sqlo")" \
+		"$(awk -v a="$t_sql" -v b="$t_sqlo" 'BEGIN{printf "%.2f", a / b}')"
+	for fmt in chrome ctf; do
+		o=$work/export-out.$fmt
+		rm -rf "$o"
+		if t=$(best_time bash -c 'rm -rf "$1"; exec "$2" export "$3" --format "$4" -o "$1" -q' _ \
+			"$o" "$UNITRACE" "$exdb" "$fmt"); then
+			printf '  %-44s %10s %12s %10s\n' "unitrace export --format $fmt" "$t" "$(rate "$t")" \
+				"$(awk -v a="$t_sql" -v b="$t" 'BEGIN{printf "%.2f", a / b}')"
+			echo "    output: $(du -sh "$o" | cut -f1)"
+		else
+			echo "  $fmt: SKIPPED: $(tail -1 "$work/ex.err")"
+		fi
+		rm -rf "$o"
+	done
+	echo "  (vs sqlite3: the sqlite3 dump's time over the exporter's; above 1 is faster than the dump)"
+fi
+
+# ---- 4. zero-loss rate ---------------------------------------------------------
 echo
 echo "==== zero-loss rate: demo-guest under 'unitrace run', discard mode"
 zl_skip=
