@@ -8,11 +8,12 @@
 #include "cli.h"
 
 extern const struct ut_cmd ut_cmd_collect, ut_cmd_run, ut_cmd_list,
-	ut_cmd_stats, ut_cmd_query, ut_cmd_crash, ut_cmd_view, ut_cmd_ctl;
+	ut_cmd_stats, ut_cmd_query, ut_cmd_crash, ut_cmd_view, ut_cmd_ctl,
+	ut_cmd_export;
 
 const struct ut_cmd *const ut_cmds_all[] = {
 	&ut_cmd_collect, &ut_cmd_run, &ut_cmd_list, &ut_cmd_stats,
-	&ut_cmd_query, &ut_cmd_crash, &ut_cmd_view, &ut_cmd_ctl,
+	&ut_cmd_query, &ut_cmd_export, &ut_cmd_crash, &ut_cmd_view, &ut_cmd_ctl,
 };
 #define NCMDS (sizeof(ut_cmds_all) / sizeof(ut_cmds_all[0]))
 
