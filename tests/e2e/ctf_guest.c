@@ -46,9 +46,9 @@ static void phase1(uint32_t lane)
 		case 1:
 			for (unsigned j = 0; j < sizeof(bytes); j++)
 				bytes[j] = (uint8_t)(k + j * 37);
-			ut_mixed(fv[i % 6] * (i % 5 == 0 ? 1 : -1),
+			ut_mixed(fv[(i / 8) % 6] * (i % 5 == 0 ? 1 : -1),
 				 (uint32_t)(k * 7), k * 0x9e3779b97f4a7c15ull,
-				 sv[i % 4], bytes, (uint16_t)(i % 17));
+				 sv[(i / 8) % 4], bytes, (uint16_t)(i % 17));
 			break;
 		case 2:
 			ut_keywords((uint32_t)i, lane, i % 3 ? "enum" : "");
@@ -63,7 +63,7 @@ static void phase1(uint32_t lane)
 			ut_depth(-(int64_t)i);
 			break;
 		case 6:
-			ut_log((uint32_t)(i % 4), i % 3 ? "log line" : "warn: \"x\"");
+			ut_log((uint32_t)((i / 8) % 4), i % 3 ? "log line" : "warn: \"x\"");
 			break;
 		default:
 			ut_tick();
