@@ -391,6 +391,8 @@ DEB_PACKAGES := build-essential pkg-config libsqlite3-dev sqlite3 \
 DEB_PACKAGES += lldb elfutils
 # Unikraft's kconfig (make unikraft-app)
 DEB_PACKAGES += flex bison
+# reads the CTF export back (tests/e2e/export_ctf.sh)
+DEB_PACKAGES += babeltrace2
 
 # Installs only what is missing (so `make test` and `make demo` may run it
 # every time); needs root when something is missing.
