@@ -153,7 +153,7 @@ static uint64_t pvclock_scale(uint64_t delta, uint32_t mul, int8_t shift)
 
 uint64_t ut_xen_time_ns(void)
 {
-	struct xg_vcpu_time_info t;
+	struct xg_vcpu_time_info t = {0};
 	uint64_t tsc;
 
 	if (!pvclock_snapshot(&t))
@@ -183,7 +183,7 @@ static uint32_t xen_cpuid_base(void)
 ut_ticks_fn ut_port_clock(struct ut_area_hdr *h)
 {
 	volatile struct xg_shared_info *s = xg_shared_info();
-	struct xg_vcpu_time_info t;
+	struct xg_vcpu_time_info t = {0};
 
 	h->clock_source = UT_CLOCK_TSC;
 	if (pvclock_snapshot(&t)) {
