@@ -8,7 +8,10 @@
 #   boot   Xen and dom0 up to `xl info`, then power off (about 25 s)
 #   stub   + the rig's self-test PVH guest (pvh-stub.S): xl create, it
 #          prints a line and crashes itself, on_crash=preserve keeps it
-#   full   (default) the traced PVH demo: one run traced, one that crashes
+#   full   (default) the traced PVH demo: one run traced, one that crashes;
+#          the Unikraft application: two guests traced at once, one crash
+#   check  no QEMU: the checks of a full run over the results already in
+#          $B/xen-rig/results (or XEN_RIG_RESULTS=DIR); exit 1 if one fails
 #
 # Environment:
 #   XEN_RIG_TIMEOUT=S     hard limit on QEMU (default 180 s boot, 600 s full)
@@ -63,8 +66,10 @@ done
 case $MODE in
 boot|stub) TIMEOUT=${XEN_RIG_TIMEOUT:-$((180 + extra))} ;;
 full) TIMEOUT=${XEN_RIG_TIMEOUT:-$((600 + extra))} ;;
-*) echo "usage: $0 [boot|stub|full]" >&2; exit 2 ;;
+check) ;;
+*) echo "usage: $0 [boot|stub|full|check]" >&2; exit 2 ;;
 esac
+if [ "$MODE" != check ]; then
 command -v qemu-system-x86_64 >/dev/null || bail "qemu-system-x86_64 present"
 
 # ---- build what is missing -------------------------------------------------
@@ -105,8 +110,17 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp
 qrc=${PIPESTATUS[0]}
 wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 ready=$(awk '/RIG DOM0 READY/ { print $1; exit }' "$LOG")
+fi
 
 # ---- host-side checks ------------------------------------------------------
+if [ "$MODE" = check ]; then
+	# the checks of a full run over results already here (or in
+	# XEN_RIG_RESULTS): no QEMU, no boot; for re-reading a run, and for
+	# tests/e2e/xen_checks.sh
+	RES=${XEN_RIG_RESULTS:-$RES}
+	MODE=full
+	ready=? wall=?
+else
 [ "$qrc" -eq 0 ]
 ok $? "QEMU powered off by itself (exit $qrc, ${wall} s, limit ${TIMEOUT} s; log $LOG)"
 [ -n "$ready" ]
@@ -117,6 +131,7 @@ if [ -z "$ready" ]; then
 fi
 mkdir -p "$RES"
 tar -C "$R" -xf "$R/xfer.img" 2>/dev/null   # dom0 wrote results/ at offset 0
+fi
 [ -f "$RES/DONE" ]
 ok $? "results came back through the virtio disk ($RES)"
 grep -q '^xen_version *: 4\.17' "$RES/xl-info.txt" 2>/dev/null
