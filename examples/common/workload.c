@@ -278,3 +278,39 @@ __attribute__((noinline)) int handle_login(struct wl_vcpu *v, const char *kind)
 	crash_sink = lookup_session(kind) + 1;
 	return crash_sink;
 }
+
+bool wl_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (~0ull - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+bool wl_parse_seconds(const char *s, uint64_t *ns)
+{
+	const uint64_t sec = 1000000000ull;
+	uint64_t whole = 0, frac = 0, scale = sec;
+	bool digits = false;
+
+	for (; *s >= '0' && *s <= '9'; s++, digits = true)
+		if ((whole = whole * 10 + (uint64_t)(*s - '0')) > 1000000000ull)
+			return false;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++, digits = true)
+			if (scale >= 10) {
+				scale /= 10;
+				frac += (uint64_t)(*s - '0') * scale;
+			}
+	if (*s || !digits)
+		return false;
+	*ns = whole * sec + frac;
+	return true;
+}

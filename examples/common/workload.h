@@ -13,6 +13,7 @@
 #ifndef DEMO_WORKLOAD_H
 #define DEMO_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* One vCPU's state; every tracepoint call is counted in (events). */
@@ -47,6 +48,11 @@ void wl_serve_one(struct wl_vcpu *v);
 
 /* ut_log(level, msg), counted. */
 void wl_log(struct wl_vcpu *v, uint32_t level, const char *msg);
+
+/* Command-line values of the unikernel demos (freestanding): a decimal
+ * u64, and seconds ("2", "0.3", "1.25") as ns.  False on anything else. */
+bool wl_parse_u64(const char *s, uint64_t *out);
+bool wl_parse_seconds(const char *s, uint64_t *ns);
 
 /* Crash on purpose, a few calls deep: emits crash_imminent(kind, vcpu),
  * then handle_login > lookup_session > parse_cookie does (kind): "null"

@@ -48,42 +48,6 @@ static void say(const char *a, const char *b)
 	console_puts("\n");
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (~0ull - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* "2", "0.3", "1.25" seconds -> ns. */
-static bool parse_seconds(const char *s, uint64_t *ns)
-{
-	uint64_t whole = 0, frac = 0, scale = NS;
-	bool digits = false;
-
-	for (; *s >= '0' && *s <= '9'; s++, digits = true)
-		if ((whole = whole * 10 + (uint64_t)(*s - '0')) > 1000000000ull)
-			return false;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++, digits = true)
-			if (scale >= 10) {
-				scale /= 10;
-				frac += (uint64_t)(*s - '0') * scale;
-			}
-	if (*s || !digits)
-		return false;
-	*ns = whole * NS + frac;
-	return true;
-}
-
 /* Split the command line in place and apply each key=value. */
 static void parse_cmdline(char *c)
 {
@@ -108,19 +72,19 @@ static void parse_cmdline(char *c)
 		if (!val) {
 			say("pvh-demo: ignoring ", tok);
 		} else if (!strcmp(tok, "duration")) {
-			if (!parse_seconds(val, &opt.duration_ns))
+			if (!wl_parse_seconds(val, &opt.duration_ns))
 				say("pvh-demo: bad duration=", val);
 		} else if (!strcmp(tok, "after")) {
-			if (!parse_seconds(val, &opt.after_ns))
+			if (!wl_parse_seconds(val, &opt.after_ns))
 				say("pvh-demo: bad after=", val);
 		} else if (!strcmp(tok, "rate")) {
-			if (!parse_u64(val, &opt.rate))
+			if (!wl_parse_u64(val, &opt.rate))
 				say("pvh-demo: bad rate=", val);
 		} else if (!strcmp(tok, "seed")) {
-			if (!parse_u64(val, &opt.seed))
+			if (!wl_parse_u64(val, &opt.seed))
 				say("pvh-demo: bad seed=", val);
 		} else if (!strcmp(tok, "backend")) {
-			if (parse_u64(val, &v) && v < 0x7ff0)
+			if (wl_parse_u64(val, &v) && v < 0x7ff0)
 				opt.backend = (uint16_t)v;
 			else
 				say("pvh-demo: bad backend=", val);

@@ -47,42 +47,6 @@ static struct {
 	uint64_t seed;
 } opt = {2 * NS, 1000, NULL, 300000000ull, 1};
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (~0ull - 9) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return true;
-}
-
-/* "2", "0.3", "1.25" seconds -> ns. */
-static bool parse_seconds(const char *s, uint64_t *ns)
-{
-	uint64_t whole = 0, frac = 0, scale = NS;
-	bool digits = false;
-
-	for (; *s >= '0' && *s <= '9'; s++, digits = true)
-		if ((whole = whole * 10 + (uint64_t)(*s - '0')) > 1000000000ull)
-			return false;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++, digits = true)
-			if (scale >= 10) {
-				scale /= 10;
-				frac += (uint64_t)(*s - '0') * scale;
-			}
-	if (*s || !digits)
-		return false;
-	*ns = whole * NS + frac;
-	return true;
-}
-
 static void parse_args(int argc, char *argv[])
 {
 	for (int i = 0; i < argc; i++) {
@@ -92,16 +56,16 @@ static void parse_args(int argc, char *argv[])
 			continue; /* the program's name */
 		*val++ = 0;
 		if (!strcmp(tok, "duration")) {
-			if (!parse_seconds(val, &opt.duration_ns))
+			if (!wl_parse_seconds(val, &opt.duration_ns))
 				printf("unikraft-app: bad duration=%s\n", val);
 		} else if (!strcmp(tok, "after")) {
-			if (!parse_seconds(val, &opt.after_ns))
+			if (!wl_parse_seconds(val, &opt.after_ns))
 				printf("unikraft-app: bad after=%s\n", val);
 		} else if (!strcmp(tok, "rate")) {
-			if (!parse_u64(val, &opt.rate))
+			if (!wl_parse_u64(val, &opt.rate))
 				printf("unikraft-app: bad rate=%s\n", val);
 		} else if (!strcmp(tok, "seed")) {
-			if (!parse_u64(val, &opt.seed))
+			if (!wl_parse_u64(val, &opt.seed))
 				printf("unikraft-app: bad seed=%s\n", val);
 		} else if (!strcmp(tok, "crash")) {
 			if (!strcmp(val, "null") || !strcmp(val, "ud") ||
