@@ -66,7 +66,7 @@ lttng_ok() {
 	return 0
 }
 if lttng_ok; then
-	bash bench/lttng/run-lttng.sh "$B" "$work" "$tp_summary"
+	LTTNG_KEEP_TRACE=$work/lttng-ctf bash bench/lttng/run-lttng.sh "$B" "$work" "$tp_summary"
 fi
 
 # ---- 3. export: unitrace export against sqlite3 dumping the same rows ------------
@@ -94,6 +94,20 @@ best_time() {
 		best=$(awk -v a="$best" -v d="$d" 'BEGIN{print (a == "" || d < a) ? d : a}')
 	done
 	echo "$best"
+}
+# bt_read LABEL DIR: how fast babeltrace2 reads a CTF trace (events/s)
+bt_read() {
+	local t0 t1 k
+	if ! command -v babeltrace2 >/dev/null; then
+		echo "    babeltrace2 read of $1: SKIPPED: babeltrace2 missing"
+		return
+	fi
+	t0=$EPOCHREALTIME
+	k=$(babeltrace2 "$2" 2>/dev/null | wc -l)
+	t1=$EPOCHREALTIME
+	awk -v l="$1" -v k="$k" -v a="$t0" -v b="$t1" 'BEGIN {
+		t = b - a; printf "    babeltrace2 read of %s: %d lines in %.3f s = %.0f events/s\n",
+			l, k, t, t > 0 ? k / t : 0 }'
 }
 if [ -n "$ex_skip" ]; then
 	echo "(skipped: $ex_skip)"
@@ -124,12 +138,20 @@ else
 			printf '  %-44s %10s %12s %10s\n' "unitrace export --format $fmt" "$t" "$(rate "$t")" \
 				"$(awk -v a="$t_sql" -v b="$t" 'BEGIN{printf "%.2f", a / b}')"
 			echo "    output: $(du -sh "$o" | cut -f1)"
+			[ "$fmt" = ctf ] && bt_read "our CTF ($nev events)" "$o"
 		else
 			echo "  $fmt: SKIPPED: $(tail -1 "$work/ex.err")"
 		fi
 		rm -rf "$o"
 	done
 	echo "  (vs sqlite3: the sqlite3 dump's time over the exporter's; above 1 is faster than the dump)"
+	if [ -d "$work/lttng-ctf" ]; then
+		bt_read "LTTng-UST's CTF of section 2 (discard run)" "$work/lttng-ctf"
+		echo "    (LTTng's events are its benchmark's two-u32 tracepoint, ours the demo's"
+		echo "     mix: compare events/s, not seconds)"
+	else
+		echo "  babeltrace2 on LTTng-UST's CTF: SKIPPED: the LTTng comparison did not run"
+	fi
 fi
 
 # ---- 4. zero-loss rate ---------------------------------------------------------

@@ -71,7 +71,13 @@ run_mode() {
 	lttng destroy "$s" >/dev/null 2>&1
 	ns[$label]=$(sumval "$line" "$label")
 	lost[$label]=$(printf '%s\n' "$stop" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) events* \(were \)*\(discarded\|lost\).*/\1/p' | head -1)
-	rm -rf "$chan_out"
+	# the discard run's CTF stays for bench/run.sh's babeltrace2 read time
+	if [ "$label" = discard ] && [ -n "${LTTNG_KEEP_TRACE:-}" ]; then
+		rm -rf "$LTTNG_KEEP_TRACE"
+		mv "$chan_out" "$LTTNG_KEEP_TRACE"
+	else
+		rm -rf "$chan_out"
+	fi
 }
 
 run_mode discard --discard
