@@ -107,7 +107,7 @@ bt_read() {
 	t1=$EPOCHREALTIME
 	awk -v l="$1" -v k="$k" -v a="$t0" -v b="$t1" 'BEGIN {
 		t = b - a; printf "    babeltrace2 read of %s: %d lines in %.3f s = %.0f events/s\n",
-			l, k, t, t > 0 ? k / t : 0 }'
+			l, k, t, (t > 0 ? k / t : 0) }'
 }
 if [ -n "$ex_skip" ]; then
 	echo "(skipped: $ex_skip)"
