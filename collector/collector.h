@@ -128,7 +128,9 @@ typedef struct ut_reader {
 	uint32_t ntypes;    /* schema entries parsed so far */
 	ut_evtype_t *types; /* [schema_cap], index = id - UT_EVENT_ID_FIRST */
 	uint8_t *buf;       /* copy-out buffer, UT_READER_CHUNK bytes */
-	/* Called for each new event type before its first event: */
+	/* Called for each new event type before its first event: 0, > 0
+	 * when the type is the guest's fault (the callback fills err: the
+	 * guest is corrupt), < 0 when the store failed. */
 	int (*on_type)(void *ctx, ut_evtype_t *t);
 	void *on_type_ctx;
 	char err[256];      /* why the guest was found corrupt */
@@ -142,7 +144,8 @@ typedef struct ut_reader {
 int ut_reader_attach(ut_reader_t *r, void *base, uint64_t size);
 void ut_reader_free(ut_reader_t *r);
 /* Parse schema entries published since the last call; each new type goes
- * to r->on_type (if set).  0, -1 with r->err, or -2 if on_type failed. */
+ * to r->on_type (if set).  0, -1 with r->err (also when on_type blamed
+ * the guest), or -2 if on_type failed (the store). */
 int ut_reader_schema(ut_reader_t *r);
 /* Ring (i) was stored up to sequence number (last_seq) by an earlier
  * collector: skip records up to it, count gaps after it as lost. */

@@ -85,7 +85,12 @@ static int sink_lost(void *ctx, uint32_t ring, uint64_t first, uint64_t count,
 static int sink_type(void *ctx, ut_evtype_t *t)
 {
 	struct cguest *g = ctx;
-	return ut_store_evtype(g->e->st, g->id, t);
+	int rc = ut_store_evtype(g->e->st, g->id, t);
+
+	if (rc > 0) /* a schema conflict: this guest is corrupt, not the store */
+		snprintf(g->rd->err, sizeof(g->rd->err), "%s",
+			 ut_store_errmsg(g->e->st));
+	return rc;
 }
 
 /* ---- guest life cycle ----------------------------------------------------- */

@@ -190,8 +190,13 @@ int ut_reader_schema(ut_reader_t *r)
 		if (t->id != i + UT_EVENT_ID_FIRST)
 			return FAIL(r, "schema entry %u has id %u, expected %u", i,
 				    t->id, i + UT_EVENT_ID_FIRST);
-		if (r->on_type && r->on_type(r->on_type_ctx, t) != 0)
-			return -2;
+		if (r->on_type) {
+			int rc = r->on_type(r->on_type_ctx, t);
+			if (rc > 0) /* the guest's fault: r->err says why */
+				return -1;
+			if (rc)
+				return -2;
+		}
 		r->ntypes = i + 1;
 	}
 	return 0;

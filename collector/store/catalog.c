@@ -316,11 +316,13 @@ int ut_store_evtype(ut_store_t *st, int64_t guest, ut_evtype_t *t)
 		int64_t id = sqlite3_column_int64(s, 0);
 		sqlite3_reset(s);
 		if (!same) {
+			/* the guest's mistake, not the database's: the
+			 * transaction stays usable */
 			store_seterr(st,
-				     "event type %u of guest %lld was stored "
-				     "with another name or layout",
-				     t->id, (long long)guest);
-			return -1;
+				     "event type %u ('%s') of guest %lld was "
+				     "stored with another name or layout",
+				     t->id, t->name, (long long)guest);
+			return 1;
 		}
 		t->db_id = id;
 		if (store_grow((void **)&st->types, &st->ntypes,

@@ -50,7 +50,10 @@ int64_t ut_store_lane(ut_store_t *st, int64_t guest, uint32_t vcpu);
 /* Highest sequence number stored for (lane), or -1 if none: a restarted
  * collector skips records at or below it. */
 int64_t ut_store_lane_last_seq(ut_store_t *st, int64_t lane);
-/* Find or store event type (t) of (guest); sets t->db_id.  0 or -1. */
+/* Find or store event type (t) of (guest); sets t->db_id.  0, -1 on a
+ * store failure, or 1 when (guest) has this type id stored with another
+ * name, kind or layout (the guest's fault: the message is in
+ * ut_store_errmsg, the transaction stays usable). */
 int ut_store_evtype(ut_store_t *st, int64_t guest, ut_evtype_t *t);
 /* Append event (ev) on (lane).  0 or -1. */
 int ut_store_event(ut_store_t *st, int64_t lane, const ut_event_t *ev);

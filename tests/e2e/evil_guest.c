@@ -11,13 +11,19 @@
  *   crash-wild     a crash whose registers point nowhere
  *   crash-loop     a crash whose frame pointers form a loop
  *   crash-garbage  a crash record with invalid fields
+ *   twin DIR       a second area of its own (same name, pid and start
+ *                  time) whose event type 1 has another name, published
+ *                  as twin-of-NAME.PID.ut in DIR
  *
  * It then keeps running for a while (the collector must detach it and keep
  * serving other guests) and exits 0.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +51,62 @@ static struct ut_area_hdr *find_area(void)
 	if (f)
 		fclose(f);
 	return (struct ut_area_hdr *)lo;
+}
+
+/* Publish a copy of area (h) as DIR/ENTRY, our own memfd (sealed, locked,
+ * as the guest library does); (edit) changes the copy first.  Returns the
+ * copy, or NULL. */
+static struct ut_area_hdr *publish_copy(const struct ut_area_hdr *h,
+					const char *dir, const char *entry,
+					void (*edit)(struct ut_area_hdr *, void *),
+					void *arg)
+{
+	char target[64], link[4096];
+	struct ut_area_hdr *c;
+	int fd = memfd_create("unitrace", MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, (off_t)h->area_size) != 0)
+		return NULL;
+	c = mmap(NULL, h->area_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (c == MAP_FAILED)
+		return NULL;
+	memcpy(c, h, h->area_size);
+	c->collector_state = UT_COLL_NONE;
+	c->collector_pid = 0;
+	if (edit)
+		edit(c, arg);
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) ||
+	    flock(fd, LOCK_EX))
+		return NULL;
+	snprintf(target, sizeof(target), "/proc/%d/fd/%d", (int)getpid(), fd);
+	snprintf(link, sizeof(link), "%s/%s", dir, entry);
+	if (symlink(target, link) != 0)
+		return NULL;
+	return c;
+}
+
+/* twin: event type 1 renamed (same id, another name) */
+static void edit_twin(struct ut_area_hdr *c, void *arg)
+{
+	struct ut_schema_entry *e = (struct ut_schema_entry *)((char *)c +
+			c->schema_off);
+	(void)arg;
+	memset(e->name, 0, sizeof(e->name));
+	memcpy(e->name, "twin", 5);
+}
+
+/* Wait (bounded, for a broken collector) until (c) is attached and, if
+ * (drained), its ring 0 is stored. */
+static void wait_collected(struct ut_area_hdr *c, int drained)
+{
+	struct ut_ring_hdr *r = (struct ut_ring_hdr *)((char *)c + c->ring_hdr_off);
+	for (int i = 0; i < 120000; i++) {
+		if (__atomic_load_n(&c->collector_state, __ATOMIC_ACQUIRE) !=
+		    UT_COLL_NONE && (!drained ||
+		    __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= r->head))
+			return;
+		nap_ms(1);
+	}
 }
 
 int main(int argc, char **argv)
@@ -120,6 +182,16 @@ int main(int argc, char **argv)
 		struct ut_event_hdr *e = (struct ut_event_hdr *)(data + (head & mask));
 		memcpy(e, data, 24 + 8); /* copy of the first record: seq 0 */
 		__atomic_store_n(&rh->head, head + e->size, __ATOMIC_RELEASE);
+	} else if (!strcmp(how, "twin") && argc > 2) {
+		char entry[256];
+		struct ut_area_hdr *c;
+		snprintf(entry, sizeof(entry), "twin-of-%.64s.%d.ut", h->name,
+			 (int)getpid());
+		if (!(c = publish_copy(h, argv[2], entry, edit_twin, NULL))) {
+			perror("evil_guest: twin");
+			return 1;
+		}
+		wait_collected(c, 0);
 	} else {
 		fprintf(stderr, "evil_guest: unknown mode %s\n", how);
 		return 2;

@@ -109,6 +109,45 @@ st=$(q "$db" "SELECT status || ': ' || reason FROM guests WHERE name='impostor'"
 case "$st" in rejected:*) r=0 ;; *) r=1 ;; esac
 ok $r "symlink to a regular file rejected ($st)"
 
+# ---- 3b. guests that lie about who they are ----------------------------
+# twin: a second area of the evil guest's own, same identity, event type 1
+# renamed (D1: that guest corrupt, the collector serves on).
+db=$T/lies.db
+dir=$T/rv-lies
+$UT collect -o "$db" --dir "$dir" --poll-ms 2 2>"$T/lies.err" &
+COLL=$!
+pids=()
+for nm in svc-v svc-d svc-g; do
+	UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=$nm \
+		$DEMO --threads 2 --duration 600 --rate 5000 >"$T/$nm.out" 2>/dev/null &
+	pids+=($!)
+done
+until_ok db_is "$db" "SELECT count(*) FROM guests WHERE status = 'running'" 3
+UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=evil-twin \
+	$EVIL twin "$dir" >/dev/null 2>&1 &
+twin=$!
+until_ok grep -q "twin-of-evil-twin.*corrupt.*another name or layout" "$T/lies.err"
+ok $? "a twin area with a conflicting schema is corrupt: $(grep -o 'guest twin-of[^,]*, detaching: .*' "$T/lies.err" | head -1)"
+kill -0 $COLL
+ok $? "the collector still runs"
+wait $twin
+kill -TERM "${pids[@]}"
+for p in "${pids[@]}"; do wait "$p"; done
+until_ok db_is "$db" "SELECT count(*) FROM guests WHERE status = 'running'" 0
+kill -INT $COLL
+wait $COLL
+ok $? "collector exits 0 on SIGINT after the lying guests"
+COLL=
+i=0
+for nm in svc-v svc-d svc-g; do
+	read -r em dr <<<"$(stat_of "$T/$nm.out")"
+	p=${pids[i]}; i=$((i + 1))
+	got=$(q "$db" "SELECT count(*) FROM events e JOIN lanes l ON l.id=e.lane JOIN guests g ON g.id=l.guest_id WHERE g.name='$nm' AND g.pid=$p AND g.status='exited'")
+	is "$got" "$((em - dr))" "$nm: stored = emitted - dropped beside lying guests"
+done
+is "$(q "$db" "SELECT count(*) FROM (SELECT lane, seq FROM events GROUP BY lane, seq HAVING count(*) > 1)")" "0" \
+	"no event stored twice"
+
 # ---- 4. collector killed and restarted: nothing lost, nothing twice -----
 db=$T/restart.db
 dir=$T/rv2
