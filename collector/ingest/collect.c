@@ -147,6 +147,17 @@ static int guest_attach(struct engine *e, struct cguest *g)
 		}
 		if (rc < 0)
 			return guest_reject(e, g, err);
+		/* the same area through a second entry (another link to the
+		 * memfd): attached once only */
+		for (struct cguest *o = e->guests; o; o = o->next)
+			if (o != g && o->t.map && (g->t.area_dev || g->t.area_ino) &&
+			    o->t.area_dev == g->t.area_dev &&
+			    o->t.area_ino == g->t.area_ino) {
+				snprintf(err, sizeof(err), "the shared area of "
+					 "%.200s, reached through another entry",
+					 o->t.label);
+				return guest_reject(e, g, err);
+			}
 	}
 	if (!g->rd && !(g->rd = calloc(1, sizeof(*g->rd))))
 		return guest_reject(e, g, "out of memory");

@@ -235,6 +235,8 @@ static int htp_open(ut_transport_t *t, ut_tp_guest_t *g, char *err,
 	g->priv = ht;
 	g->map = ht->map;
 	g->size = ht->size;
+	g->area_dev = ht->dev;
+	g->area_ino = ht->ino;
 	return UT_TP_OK;
 }
 

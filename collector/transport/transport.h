@@ -60,6 +60,10 @@ typedef struct ut_tp_guest {
 	char gone_why[96];        /* why it is gone ("" if the transport
 	                             cannot tell) */
 	void *priv;               /* the transport's own state */
+	uint64_t area_dev;        /* what the area is (hosted: the memfd's */
+	uint64_t area_ino;        /* st_dev, st_ino), set by ops->open, so
+	                             the engine recognises one area reached
+	                             through two entries; 0, 0: cannot tell */
 } ut_tp_guest_t;
 
 /* Results of ops->open. */

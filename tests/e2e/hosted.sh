@@ -111,7 +111,8 @@ ok $r "symlink to a regular file rejected ($st)"
 
 # ---- 3b. guests that lie about who they are ----------------------------
 # twin: a second area of the evil guest's own, same identity, event type 1
-# renamed (D1: that guest corrupt, the collector serves on).
+# renamed (D1: that guest corrupt, the collector serves on); dup: a second
+# link to a good guest's memfd (D2: not attached twice).
 db=$T/lies.db
 dir=$T/rv-lies
 $UT collect -o "$db" --dir "$dir" --poll-ms 2 2>"$T/lies.err" &
@@ -122,7 +123,11 @@ for nm in svc-v svc-d svc-g; do
 		$DEMO --threads 2 --duration 600 --rate 5000 >"$T/$nm.out" 2>/dev/null &
 	pids+=($!)
 done
+dpid=${pids[1]}
 until_ok db_is "$db" "SELECT count(*) FROM guests WHERE status = 'running'" 3
+ln -s "$(readlink "$dir/svc-d.$dpid.ut")" "$dir/svc-d-dup.$dpid.ut"
+until_ok db_is "$db" "SELECT status FROM guests WHERE name = 'svc-d-dup'" rejected
+ok $? "a second link to a guest's memfd is rejected ($(q "$db" "SELECT reason FROM guests WHERE name = 'svc-d-dup'"))"
 UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=evil-twin \
 	$EVIL twin "$dir" >/dev/null 2>&1 &
 twin=$!
@@ -147,6 +152,7 @@ for nm in svc-v svc-d svc-g; do
 done
 is "$(q "$db" "SELECT count(*) FROM (SELECT lane, seq FROM events GROUP BY lane, seq HAVING count(*) > 1)")" "0" \
 	"no event stored twice"
+is "$(q "$db" "SELECT count(*) FROM guests WHERE name = 'svc-d'")" "1" "the twice-linked guest is one guest"
 
 # ---- 4. collector killed and restarted: nothing lost, nothing twice -----
 db=$T/restart.db
