@@ -53,6 +53,22 @@ int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
 			 "/proc/PID/fd/N", path, target);
 		return -1;
 	}
+	{
+		/* NAME.PID.ut: the pid in the name is the pid in the target */
+		const char *base = strrchr(path, '/'), *dot;
+		size_t bl;
+		base = base ? base + 1 : path;
+		bl = strlen(base);
+		dot = bl > 3 ? memrchr(base, '.', bl - 3) : NULL;
+		if (!dot || strtol(dot + 1, NULL, 10) != pid ||
+		    (size_t)(dot + 1 - base) + (size_t)snprintf(NULL, 0, "%d.ut",
+				pid) != bl) {
+			snprintf(err, errlen, "%s: points to the descriptor of "
+				 "process %d, not of the process its name "
+				 "gives", path, pid);
+			return -1;
+		}
+	}
 	h->fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (h->fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -78,6 +94,14 @@ int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
 	h->guest_fd = fdn;
 	h->dev = (uint64_t)st.st_dev;
 	h->ino = (uint64_t)st.st_ino;
+	/* The link was read, then opened: it may have been replaced in
+	 * between.  What we opened must be what process (pid) holds as
+	 * descriptor (fdn): that pid is the guest's verified identity. */
+	if (!ut_hosted_same_process(h)) {
+		snprintf(err, errlen, "%s: what was opened is not descriptor %d "
+			 "of process %d (the link changed?)", path, fdn, pid);
+		goto fail;
+	}
 	h->map = mmap(NULL, h->size, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
 	if (h->map == MAP_FAILED) {
 		h->map = NULL;
@@ -245,9 +269,15 @@ static void htp_guest_info(ut_transport_t *t, const ut_tp_guest_t *g,
 {
 	char *dot;
 
-	(void)t, (void)g;
-	if (!rejected)
-		return; /* the guest's own word, checked by the reader */
+	(void)t;
+	if (!rejected) {
+		/* name and start time are the guest's own word (checked by
+		 * the reader); the pid is the process that holds the memfd,
+		 * as verified at open, so no guest can pose as another */
+		if (g->priv)
+			gi->pid = (uint32_t)((const ut_hosted_t *)g->priv)->pid;
+		return;
+	}
 	/* NAME.PID.ut: the name may itself contain dots. */
 	if ((dot = strrchr(gi->name, '.')) && !strcmp(dot, ".ut"))
 		*dot = 0;

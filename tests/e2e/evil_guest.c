@@ -14,10 +14,16 @@
  *   twin DIR       a second area of its own (same name, pid and start
  *                  time) whose event type 1 has another name, published
  *                  as twin-of-NAME.PID.ut in DIR
+ *   steal DIR PREFIX
+ *                  a copy of its own area carrying the name, pid and start
+ *                  time read from the header of the guest whose entry in
+ *                  DIR starts with PREFIX, published in DIR under that
+ *                  name and its own pid (run it with UNITRACE_DIR elsewhere)
  *
  * It then keeps running for a while (the collector must detach it and keep
  * serving other guests) and exits 0.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +101,15 @@ static void edit_twin(struct ut_area_hdr *c, void *arg)
 	memcpy(e->name, "twin", 5);
 }
 
+/* steal: the victim's identity */
+static void edit_steal(struct ut_area_hdr *c, void *arg)
+{
+	const struct ut_area_hdr *v = arg;
+	memcpy(c->name, v->name, sizeof(c->name));
+	c->pid = v->pid;
+	c->clock_realtime_ref = v->clock_realtime_ref;
+}
+
 /* Wait (bounded, for a broken collector) until (c) is attached and, if
  * (drained), its ring 0 is stored. */
 static void wait_collected(struct ut_area_hdr *c, int drained)
@@ -107,6 +122,41 @@ static void wait_collected(struct ut_area_hdr *c, int drained)
 			return;
 		nap_ms(1);
 	}
+}
+
+static int steal(const struct ut_area_hdr *h, const char *dir,
+		 const char *prefix)
+{
+	char path[4096], entry[256];
+	struct ut_area_hdr *c, *v = MAP_FAILED;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int fd = -1;
+
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			fd = open(path, O_RDONLY);
+			break;
+		}
+	if (d)
+		closedir(d);
+	if (fd >= 0)
+		v = mmap(NULL, sizeof(*v), PROT_READ, MAP_SHARED, fd, 0);
+	if (v == MAP_FAILED) {
+		fprintf(stderr, "evil_guest: no victim %s in %s\n", prefix, dir);
+		return 1;
+	}
+	snprintf(entry, sizeof(entry), "%.64s.%d.ut", v->name, (int)getpid());
+	c = publish_copy(h, dir, entry, edit_steal, v);
+	if (!c) {
+		perror("evil_guest: steal");
+		return 1;
+	}
+	wait_collected(c, 1);
+	__atomic_store_n(&c->state, (uint32_t)UT_STATE_EXITED, __ATOMIC_RELEASE);
+	printf("evil-guest: stole %.64s\n", v->name);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -125,6 +175,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "evil_guest: shared area not found\n");
 		return 1;
 	}
+	if (!strcmp(how, "steal")) /* nobody collects our own area */
+		return argc > 3 ? steal(h, argv[2], argv[3]) : 2;
 	rh = (struct ut_ring_hdr *)((char *)h + h->ring_hdr_off);
 	uint8_t *data = (uint8_t *)h + rh->data_off;
 	uint64_t head = rh->head, mask = rh->data_size - 1;

@@ -112,7 +112,9 @@ ok $r "symlink to a regular file rejected ($st)"
 # ---- 3b. guests that lie about who they are ----------------------------
 # twin: a second area of the evil guest's own, same identity, event type 1
 # renamed (D1: that guest corrupt, the collector serves on); dup: a second
-# link to a good guest's memfd (D2: not attached twice).
+# link to a good guest's memfd (D2: not attached twice); steal: an area
+# claiming a good guest's name, pid and start time from another process
+# (D3: stored as another guest, under the pid that holds the memfd).
 db=$T/lies.db
 dir=$T/rv-lies
 $UT collect -o "$db" --dir "$dir" --poll-ms 2 2>"$T/lies.err" &
@@ -123,16 +125,27 @@ for nm in svc-v svc-d svc-g; do
 		$DEMO --threads 2 --duration 600 --rate 5000 >"$T/$nm.out" 2>/dev/null &
 	pids+=($!)
 done
-dpid=${pids[1]}
+vpid=${pids[0]} dpid=${pids[1]}
 until_ok db_is "$db" "SELECT count(*) FROM guests WHERE status = 'running'" 3
 ln -s "$(readlink "$dir/svc-d.$dpid.ut")" "$dir/svc-d-dup.$dpid.ut"
 until_ok db_is "$db" "SELECT status FROM guests WHERE name = 'svc-d-dup'" rejected
 ok $? "a second link to a guest's memfd is rejected ($(q "$db" "SELECT reason FROM guests WHERE name = 'svc-d-dup'"))"
+# a link whose name gives another pid than the process it points into
+ln -s "$(readlink "$dir/svc-g.${pids[2]}.ut")" "$dir/svc-g-liar.1.ut"
+until_ok db_is "$db" "SELECT status FROM guests WHERE name = 'svc-g-liar'" rejected
+r=$(q "$db" "SELECT reason FROM guests WHERE name = 'svc-g-liar'")
+case "$r" in *"not of the process its name gives"*) r0=0 ;; *) r0=1 ;; esac
+ok $r0 "a link named for pid 1 into another process is rejected ($r)"
 UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=evil-twin \
 	$EVIL twin "$dir" >/dev/null 2>&1 &
 twin=$!
 until_ok grep -q "twin-of-evil-twin.*corrupt.*another name or layout" "$T/lies.err"
 ok $? "a twin area with a conflicting schema is corrupt: $(grep -o 'guest twin-of[^,]*, detaching: .*' "$T/lies.err" | head -1)"
+mkdir -p "$T/rv-thief"
+UNITRACE_DIR=$T/rv-thief $EVIL steal "$dir" "svc-v." >"$T/steal.out" 2>&1 &
+thief=$!
+wait $thief
+ok $? "the thief published an area with svc-v's identity ($(cat "$T/steal.out"))"
 kill -0 $COLL
 ok $? "the collector still runs"
 wait $twin
@@ -153,6 +166,10 @@ done
 is "$(q "$db" "SELECT count(*) FROM (SELECT lane, seq FROM events GROUP BY lane, seq HAVING count(*) > 1)")" "0" \
 	"no event stored twice"
 is "$(q "$db" "SELECT count(*) FROM guests WHERE name = 'svc-d'")" "1" "the twice-linked guest is one guest"
+is "$(q "$db" "SELECT group_concat(pid, ' ') FROM (SELECT pid FROM guests WHERE name = 'svc-v' ORDER BY pid = $vpid DESC)")" \
+	"$vpid $thief" "svc-v and its thief are two guests, each under the pid holding its memfd"
+is "$(q "$db" "SELECT count(*) FROM events e JOIN lanes l ON l.id=e.lane JOIN guests g ON g.id=l.guest_id WHERE g.name='svc-v' AND g.pid=$thief")" \
+	"1000" "the thief's 1000 events are its own"
 
 # ---- 4. collector killed and restarted: nothing lost, nothing twice -----
 db=$T/restart.db
