@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <elf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <libelf.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backtrace.h"
+#include "core.h" /* ut_open_regular */
 #include "cli.h" /* ut_text_is_ctl */
 
 /* ---- symbolization -------------------------------------------------------- */
@@ -25,9 +29,145 @@ struct ut_symtab {
 
 static char *debuginfo_path; /* NULL: libdw's default */
 
+/*
+ * Every file named by a guest (its mappings in /proc/PID/maps, a core's
+ * NT_FILE, its executable) is opened by us with ut_open_regular, never by
+ * libdw's own callbacks: those open() without O_NONBLOCK, and a guest that
+ * deletes a mapped file and puts a FIFO at "PATH (deleted)" (or at the
+ * debuglink names next to it) would block the collector in open().
+ */
+
+/* The process of the live-process callbacks below (libdw gives a
+ * find_elf callback no way back to its Dwfl): set before each report. */
+static _Thread_local int proc_pid;
+
+static bool deleted_name(const char *name)
+{
+	static const char sfx[] = " (deleted)";
+	size_t n = strlen(name);
+
+	return n >= sizeof(sfx) - 1 &&
+	       !strcmp(name + n - (sizeof(sfx) - 1), sfx);
+}
+
+/* (fd) of a regular file as the module's ELF; -1 if libelf refuses it. */
+static int give_elf(int fd, const char *name, char **file_name, Elf **elfp)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+
+	if (!elf) {
+		close(fd);
+		return -1;
+	}
+	*elfp = elf;
+	*file_name = strdup(name);
+	return fd;
+}
+
+/*
+ * A live process's module: a regular file at its path, opened without
+ * blocking; a deleted file (nothing regular at "PATH (deleted)") from the
+ * process's memory, as libdw does for the vDSO; anything else refused (no
+ * names for that module).
+ */
+static int find_elf_proc(Dwfl_Module *mod, void **userdata,
+			 const char *modname, Dwarf_Addr base,
+			 char **file_name, Elf **elfp)
+{
+	if (!modname || modname[0] != '/')
+		return dwfl_linux_proc_find_elf(mod, userdata, modname, base,
+						file_name, elfp);
+	int fd = ut_open_regular(modname);
+	if (fd >= 0)
+		return give_elf(fd, modname, file_name, elfp);
+	if (!deleted_name(modname) || proc_pid <= 0)
+		return -1;
+	char mem[32];
+	snprintf(mem, sizeof(mem), "[vdso: %d]", proc_pid);
+	return dwfl_linux_proc_find_elf(mod, userdata, mem, base, file_name,
+					elfp);
+}
+
+/* Open (dir)(sub)/(name) if it is a regular file other than (main). */
+static int try_debug(const char *dir, const char *sub, const char *name,
+		     const struct stat *main, char **out)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (snprintf(path, sizeof(path), "%s%s/%s", dir, sub, name) >=
+	    (int)sizeof(path))
+		return -1;
+	int fd = ut_open_regular(path);
+	if (fd < 0)
+		return -1;
+	if (main && fstat(fd, &sb) == 0 && sb.st_dev == main->st_dev &&
+	    sb.st_ino == main->st_ino) {
+		close(fd);
+		return -1;
+	}
+	if (!(*out = strdup(path))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Separate debug information: by build id under the system's debug
+ * directories (libdw), else the module's debuglink in libdw's default
+ * places (DIR, DIR/.debug, /usr/lib/debug/DIR), each opened without
+ * blocking.  libdw checks the build id of what we return against the
+ * module's.
+ */
+static int find_debuginfo_safe(Dwfl_Module *mod, void **userdata,
+			       const char *modname, Dwarf_Addr base,
+			       const char *file_name,
+			       const char *debuglink_file,
+			       GElf_Word debuglink_crc,
+			       char **debuginfo_file_name)
+{
+	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base,
+					      file_name, debuglink_file,
+					      debuglink_crc,
+					      debuginfo_file_name);
+	if (fd >= 0 || !file_name || file_name[0] != '/')
+		return fd;
+	char dir[PATH_MAX], name[NAME_MAX + 1];
+	const char *slash = strrchr(file_name, '/');
+	size_t dlen = (size_t)(slash - file_name);
+	if (dlen >= sizeof(dir))
+		return -1;
+	memcpy(dir, file_name, dlen);
+	dir[dlen] = 0;
+	if (debuglink_file) {
+		if (strchr(debuglink_file, '/') ||
+		    snprintf(name, sizeof(name), "%s", debuglink_file) >=
+			    (int)sizeof(name))
+			return -1;
+	} else if (snprintf(name, sizeof(name), "%s.debug", slash + 1) >=
+		   (int)sizeof(name)) {
+		return -1;
+	}
+	struct stat main_sb;
+	const struct stat *main = stat(file_name, &main_sb) == 0 ? &main_sb
+								 : NULL;
+	char sysdir[PATH_MAX + 16];
+	snprintf(sysdir, sizeof(sysdir), "/usr/lib/debug%s", dir);
+	const char *const dirs[][2] = { { dir, "" }, { dir, "/.debug" },
+					{ sysdir, "" } };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		fd = try_debug(dirs[i][0], dirs[i][1], name, main,
+			       debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
+
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_elf = find_elf_proc,
+	.find_debuginfo = find_debuginfo_safe,
 	.debuginfo_path = &debuginfo_path,
 };
 
@@ -46,24 +186,17 @@ static int find_elf_core(Dwfl_Module *mod, void **userdata,
 		return fd;
 	if (!modname || modname[0] != '/')
 		return -1;
-	fd = open(modname, O_RDONLY | O_CLOEXEC);
+	fd = ut_open_regular(modname);
 	if (fd < 0)
 		return -1;
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf) {
-		close(fd);
-		return -1;
-	}
 	/* libdw checks the build id of what we return against the one in
 	 * the core and rejects a mismatch. */
-	*elfp = elf;
-	*file_name = strdup(modname);
-	return fd;
+	return give_elf(fd, modname, file_name, elfp);
 }
 
 static const Dwfl_Callbacks offline_callbacks = {
 	.find_elf = find_elf_core,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo_safe,
 	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -140,6 +273,7 @@ ut_symtab_t *ut_symtab_pid(int pid, char *err, size_t errlen)
 		free(s);
 		return NULL;
 	}
+	proc_pid = pid;
 	int rc = dwfl_linux_proc_report(s->dwfl, pid);
 	if (rc) {
 		snprintf(err, errlen, "reading the modules of process %d: %s",
@@ -278,6 +412,70 @@ static int unwind(Dwfl *dwfl, uint32_t tid, bool core, ut_backtrace_t *bt,
 	return (int)bt->n;
 }
 
+/*
+ * libdw opens the files named by a core's NT_FILE note itself
+ * (dwfl_core_file_report, without O_NONBLOCK), and those names are the
+ * guest's mappings.  In our private copy-on-write view of the core, every
+ * name that is not a regular file now (a FIFO at "PATH (deleted)", a
+ * device) becomes as many '/' (the root directory: opening it cannot
+ * block, and it is no ELF).  A name swapped for a FIFO after this check is
+ * the remaining window.
+ */
+static void core_defuse_ntfile(Elf *core)
+{
+	size_t size;
+	char *img = elf_rawfile(core, &size);
+	Elf64_Ehdr eh;
+
+	if (!img || size < sizeof(eh))
+		return;
+	memcpy(&eh, img, sizeof(eh));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > size ||
+	    (size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
+		return;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, img + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_NOTE || ph.p_offset > size ||
+		    ph.p_filesz > size - ph.p_offset)
+			continue;
+		char *p = img + ph.p_offset, *end = p + ph.p_filesz;
+		while ((size_t)(end - p) >= sizeof(Elf64_Nhdr)) {
+			Elf64_Nhdr nh;
+			memcpy(&nh, p, sizeof(nh));
+			size_t nsz = (nh.n_namesz + 3u) & ~3u;
+			size_t dsz = (nh.n_descsz + 3ull) & ~3ull;
+			char *desc = p + sizeof(nh) + nsz;
+			if (nsz > (size_t)(end - p) - sizeof(nh) ||
+			    nh.n_descsz > (size_t)(end - desc))
+				break;
+			if (nh.n_type == NT_FILE && nh.n_descsz >= 16) {
+				uint64_t count;
+				memcpy(&count, desc, 8);
+				if (count <= (nh.n_descsz - 16) / 24) {
+					char *name = desc + 16 + count * 24;
+					char *dend = desc + nh.n_descsz;
+					for (uint64_t k = 0; k < count && name < dend; k++) {
+						size_t l = strnlen(name, (size_t)(dend - name));
+						if (l == (size_t)(dend - name))
+							break; /* unterminated */
+						int fd = ut_open_regular(name);
+						if (fd >= 0)
+							close(fd);
+						else
+							memset(name, '/', l);
+						name += l + 1;
+					}
+				}
+			}
+			if (dsz > (size_t)(end - desc))
+				break;
+			p = desc + dsz;
+		}
+	}
+}
+
 int ut_bt_cfi_core(const char *core_path, const char *exe, uint32_t tid,
 		   ut_backtrace_t *bt, char *err, size_t errlen)
 {
@@ -287,17 +485,24 @@ int ut_bt_cfi_core(const char *core_path, const char *exe, uint32_t tid,
 
 	ut_bt_init(bt, UT_BT_CFI_CORE);
 	elf_version(EV_CURRENT);
-	fd = open(core_path, O_RDONLY | O_CLOEXEC);
+	fd = ut_open_regular(core_path);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", core_path,
 			 strerror(errno));
 		return -1;
 	}
-	core = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	core = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL);
 	if (!core || elf_kind(core) != ELF_K_ELF) {
 		snprintf(err, errlen, "%s is not an ELF file", core_path);
 		goto out;
 	}
+	core_defuse_ntfile(core);
+	/* libdw opens the executable by this name itself, too. */
+	int xfd = exe ? ut_open_regular(exe) : -1;
+	if (xfd >= 0)
+		close(xfd);
+	else
+		exe = NULL;
 	dwfl = dwfl_begin(&offline_callbacks);
 	if (!dwfl) {
 		dwfl_fail(err, errlen, "libdw");
@@ -333,6 +538,7 @@ int ut_bt_cfi_pid(int pid, uint32_t tid, ut_backtrace_t *bt, char *err,
 		dwfl_fail(err, errlen, "libdw");
 		return -1;
 	}
+	proc_pid = pid;
 	if ((e = dwfl_linux_proc_report(dwfl, pid)) != 0) {
 		snprintf(err, errlen, "reading the modules of process %d: %s",
 			 pid, e > 0 ? strerror(e) : dwfl_errmsg(-1));

@@ -739,6 +739,21 @@ out:
 	return rc;
 }
 
+int ut_open_regular(const char *path)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
 /* ---- NT_FILE for a statically linked kernel -------------------------------- */
 
 int ut_core_ntfile_elf(const char *elf_path, void **out, size_t *len)
@@ -747,7 +762,7 @@ int ut_core_ntfile_elf(const char *elf_path, void **out, size_t *len)
 	Elf64_Phdr ph[64];
 	uint64_t ent[64][3];
 	size_t n = 0, plen = strlen(elf_path) + 1;
-	int fd = open(elf_path, O_RDONLY | O_CLOEXEC);
+	int fd = ut_open_regular(elf_path);
 
 	*out = NULL;
 	*len = 0;
@@ -805,7 +820,7 @@ int ut_core_ntfile_elf(const char *elf_path, void **out, size_t *len)
 int ut_core_auxv_elf(const char *elf_path, uint64_t auxv[6])
 {
 	Elf64_Ehdr eh;
-	int fd = open(elf_path, O_RDONLY | O_CLOEXEC);
+	int fd = ut_open_regular(elf_path);
 	ssize_t n;
 
 	if (fd < 0)

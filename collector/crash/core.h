@@ -153,4 +153,11 @@ typedef struct ut_core_info {
 int ut_core_check(const char *path, ut_core_info_t *info, char *err,
 		  size_t errlen);
 
+/* Open (path) read-only for parsing without ever blocking: O_NONBLOCK
+ * (a FIFO or a device cannot stall the open), O_NOCTTY, O_CLOEXEC, then
+ * refused unless it is a regular file.  The fd, or -1 with errno set
+ * (EINVAL: not a regular file).  For every path a guest can name: its
+ * mappings, its executable, a core's NT_FILE. */
+int ut_open_regular(const char *path);
+
 #endif /* UT_CORE_H */

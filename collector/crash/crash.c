@@ -91,6 +91,10 @@ int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 		free(cfi);
 		return -1;
 	}
+	/* Zeroed for every capture: ut_reader_crash leaves it untouched when
+	 * the record has no magic or the region is too small, and the stack
+	 * slot still holds the previous capture's record. */
+	memset(&rec, 0, sizeof(rec));
 	if (src->record_optional && ut_reader_state(rd) != UT_STATE_CRASHED) {
 		valid = false;
 		memset(&rec, 0, sizeof(rec));
@@ -100,8 +104,6 @@ int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 			 "crash record)");
 	} else if (!(valid = ut_reader_crash(rd, &rec) == 0)) {
 		ut_note_append(note, sizeof(note), "%scrash record rejected: %s", rd->err);
-		if (rec.magic != UT_CRASH_MAGIC)
-			memset(&rec, 0, sizeof(rec));
 		snprintf(rec.reason, sizeof(rec.reason), "invalid crash record");
 	} else {
 		ts = ut_reader_ns(rd, rec.ts);

@@ -282,6 +282,18 @@ static void hs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 		snprintf(link, sizeof(link), "/proc/%d/exe", h->t->pid);
 		ssize_t n = readlink(link, h->exe, sizeof(h->exe) - 1);
 		h->exe[n > 0 ? n : 0] = 0;
+		/* The name is the guest's to choose (a deleted program's
+		 * "PATH (deleted)" may now be a FIFO): libdw opens it as the
+		 * core's executable, so only if it is a regular file. */
+		int fd = h->exe[0] ? ut_open_regular(h->exe) : -1;
+		if (fd >= 0) {
+			close(fd);
+		} else if (h->exe[0]) {
+			ut_note_append(note, notelen, "%sthe program's path is "
+				       "not a regular file (%s): not read",
+				       strerror(errno));
+			h->exe[0] = 0;
+		}
 	} else {
 		ut_note_append(note, notelen, "%s%s", "the process is gone or is not "
 		       "the one that published the area: no memory to dump");

@@ -505,7 +505,12 @@ int ut_store_lost(ut_store_t *st, int64_t lane, uint64_t seq_first,
 	sqlite3_bind_text(s, 6, reasons[reason], -1, SQLITE_STATIC);
 	if (store_step_done(st, s, "storing lost events"))
 		goto fail;
-	ls->p_lost += (int64_t)count;
+	/* Saturate: a guest decides its gaps (up to 2^63 each, several per
+	 * lane per transaction), and the sum must stay a valid count. */
+	if ((int64_t)count > INT64_MAX - ls->p_lost)
+		ls->p_lost = INT64_MAX;
+	else
+		ls->p_lost += (int64_t)count;
 	/* last_seq covers what is accounted for, stored or lost, so that a
 	 * restarted collector does not record the same loss twice. */
 	if (count) {

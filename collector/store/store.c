@@ -52,7 +52,11 @@ static const char *const stmt_sql[S__COUNT] = {
 		    "row_first, row_last, count) VALUES (?,?,?,?,?,?)",
 	[S_LANE_UPD] = "UPDATE lanes SET last_seq = ?1, "
 		       "event_count = event_count + ?2, "
-		       "lost_count = lost_count + ?3 WHERE id = ?4",
+		       /* saturates at INT64_MAX: a guest's gaps are
+			* guest-controlled, up to 2^63 each */
+		       "lost_count = CASE WHEN ?3 > 9223372036854775807 - "
+		       "lost_count THEN 9223372036854775807 "
+		       "ELSE lost_count + ?3 END WHERE id = ?4",
 	[S_GUEST_UPD] = "UPDATE guests SET "
 			"first_ts = min(coalesce(first_ts, ?1), ?1), "
 			"last_ts = max(coalesce(last_ts, ?2), ?2) WHERE id = ?3",

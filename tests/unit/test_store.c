@@ -901,6 +901,53 @@ static void check_values(void)
 	ut_store_close(st);
 }
 
+/* D7: two gaps of about 2^63 on one lane, in one transaction and then in
+ * another: the lane's lost count saturates at INT64_MAX (no signed overflow,
+ * which UBSan traps in check-asan) and is never shown negative. */
+static void check_huge_lost(void)
+{
+	char err[512];
+	const char *path = path_in("lost.db");
+	ut_store_t *st = ut_store_open(path, UT_STORE_CREATE, err,
+				       sizeof(err));
+
+	ok(st != NULL, "huge gaps: open %s", st ? "ok" : err);
+	if (!st)
+		return;
+	sqlite3 *db = ut_store_db(st);
+	ok(!ut_store_begin(st), "huge gaps: begin");
+	ut_guest_info_t gi = guest_info("gaps", 77);
+	int64_t g = ut_store_guest(st, &gi);
+	int64_t lane = ut_store_lane(st, g, 0);
+	uint64_t big = (1ULL << 63) - 8;
+	ok(!ut_store_lost(st, lane, 0, big, -1, -1, UT_LOST_GUEST) &&
+		   !ut_store_lost(st, lane, big, big, -1, -1, UT_LOST_GUEST),
+	   "two gaps of about 2^63 in one transaction");
+	ok(!ut_store_commit(st), "huge gaps: commit");
+	is_int(qf(db, "SELECT lost_count FROM lanes WHERE id=%lld",
+		  (long long)lane),
+	       INT64_MAX, "lost_count saturates at INT64_MAX");
+	ok(!ut_store_begin(st) &&
+		   !ut_store_lost(st, lane, 0, big, -1, -1, UT_LOST_GUEST) &&
+		   !ut_store_commit(st),
+	   "a third huge gap in the next transaction");
+	is_int(qf(db, "SELECT lost_count FROM lanes WHERE id=%lld",
+		  (long long)lane),
+	       INT64_MAX, "and it still saturates");
+	is_int(qf(db, "SELECT typeof(lost_count) = 'integer' FROM lanes "
+		      "WHERE id=%lld", (long long)lane),
+	       1, "stored as an integer");
+	ut_store_close(st);
+	int rc = run_cmd(&ut_cmd_list, "-v", path, NULL);
+	int neg = 0;
+	for (const char *c = cap_out; *c; c++)
+		neg |= c[0] == '-' && c[1] >= '0' && c[1] <= '9';
+	ok(rc == 0 && strstr(cap_out, "9223372036854775807") && !neg,
+	   "list -v shows the saturated count, nothing negative");
+	if (!strstr(cap_out, "9223372036854775807"))
+		show(cap_out);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/ut-test-store-XXXXXX");
@@ -916,6 +963,7 @@ int main(void)
 	check_commands();
 	check_values();
 	check_bad_files();
+	check_huge_lost();
 
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
