@@ -67,6 +67,8 @@ static void csv_text(const unsigned char *v, int n)
 			putchar('?'), i++;
 		} else if (k > 1 && ut_text_is_ctl_cp(cp)) {
 			putchar('?'), i += k;
+		} else if (k > 1) {
+			fwrite(v + i, 1, (size_t)k, stdout), i += k;
 		} else {
 			if (ut_text_is_ctl(ch) && ch != '\n' && ch != '\r' &&
 			    ch != '\t')
