@@ -14,7 +14,7 @@ T=$(mktemp -d /tmp/ut-e2e-esc.XXXXXX)
 . "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 cleanup() {
 	[ -n "${COLL:-}" ] && kill "$COLL" 2>/dev/null
-	rm -rf "$T"
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 export LC_ALL=C
@@ -86,9 +86,17 @@ for fmt in "" --csv --json; do
 	grep -qF $'\xe6\x97\xa5\xe6\x9c\xac' "$T/query"
 	ok $? "query ${fmt:-(table)} keeps 日本" "$(cat "$T/query")"
 done
+core=$(q "$rdb" "SELECT core_path FROM crashes WHERE id = 1")
+hp=$T/$'\xe6\x97\xa5\xe6\x9c\xac it\x27s\e[2J\xc2\x9b'
+mkdir -p "$hp" && cp "$core" "$hp/core"
+ok $? "the core copied to a directory named with 日本, a quote, ESC, U+009B"
+cp=$(printf '%s' "$hp/core" | od -An -tx1 | tr -d ' \n')
+q "$rdb" "UPDATE crashes SET core_path = CAST(X'$cp' AS TEXT)"
 $UT crash "$rdb" 1 >"$T/crash" 2>&1
 ok $? "unitrace crash exits 0" "$(cat "$T/crash")"
 check "$T/crash" "crash"
+n_jp=$(grep -o $'\xe6\x97\xa5\xe6\x9c\xac' "$T/crash" | wc -l)
+ok $(( n_jp >= 2 ? 0 : 1 )) "crash keeps 日本 in the reason and the core path ($n_jp)" "$(cat "$T/crash")"
 $UT crash "$rdb" >"$T/crashes" 2>&1
 check "$T/crashes" "crash (the list)"
 # a field value: the query of a string column built from those bytes
