@@ -202,6 +202,10 @@ static void put_clean(const char *s, int n)
 	}
 	while (left) {
 		size_t k = left < 256 ? left : 256;
+		/* whole UTF-8 sequences per piece: back off a cut one */
+		for (size_t b = 0; k < left && b < 3 && k > 1 &&
+				   ((unsigned char)s[k] & 0xc0) == 0x80; b++)
+			k--;
 		ut_text_escape(buf, sizeof(buf), s, k);
 		fputs(buf, stdout);
 		s += k;
@@ -229,11 +233,12 @@ static void put_shell_word(const char *path)
 		return;
 	}
 	putchar('\'');
-	for (const char *p = path; *p; p++) {
+	for (const char *p = path; *p;) {
+		size_t k = strcspn(p, "'");
+		put_clean(p, (int)k); /* runs between quotes: UTF-8 kept */
+		p += k;
 		if (*p == '\'')
-			fputs("'\\''", stdout);
-		else
-			put_clean(p, 1);
+			fputs("'\\''", stdout), p++;
 	}
 	putchar('\'');
 }

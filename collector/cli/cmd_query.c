@@ -55,14 +55,26 @@ static void csv_text(const unsigned char *v, int n)
 		quote = true;
 	if (quote)
 		putchar('"');
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n;) {
 		unsigned char ch = v[i];
+		uint32_t cp = 0;
+		int k = ut_text_utf8(v + i, (size_t)(n - i), &cp);
 		if (ch == '"')
 			putchar('"');
-		/* no terminal escapes; keep line breaks and tabs */
-		if (ut_text_is_ctl(ch) && ch != '\n' && ch != '\r' && ch != '\t')
-			ch = '?';
-		putchar(ch);
+		/* no terminal escapes (C0, DEL, C1 raw or in UTF-8); keep line
+		 * breaks and tabs */
+		if (k == 0 && ch >= 0x80 && ch <= 0x9f) {
+			putchar('?'), i++;
+		} else if (k > 1 && ut_text_is_ctl_cp(cp)) {
+			putchar('?'), i += k;
+		} else if (k > 1) {
+			fwrite(v + i, 1, (size_t)k, stdout), i += k;
+		} else {
+			if (ut_text_is_ctl(ch) && ch != '\n' && ch != '\r' &&
+			    ch != '\t')
+				ch = '?';
+			putchar(ch), i++;
+		}
 	}
 	if (quote)
 		putchar('"');
@@ -82,41 +94,12 @@ static void csv_cell(sqlite3_stmt *s, int c)
 	csv_text(v, sqlite3_column_bytes(s, c));
 }
 
-/* Length of the valid UTF-8 sequence at (p) of at most (n) bytes, or 0. */
-static int utf8_seq(const unsigned char *p, int n)
-{
-	int len;
-	unsigned min;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		len = 2, min = 0x80, cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3, min = 0x800, cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		len = 4, min = 0x10000, cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (int i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 static void json_str(const unsigned char *v, int n)
 {
 	putchar('"');
 	for (int i = 0; i < n;) {
 		unsigned char ch = v[i];
+		uint32_t cp = 0;
 		int k;
 		if (ch == '"' || ch == '\\') {
 			printf("\\%c", ch);
@@ -124,8 +107,11 @@ static void json_str(const unsigned char *v, int n)
 		} else if (ut_text_is_ctl(ch)) {
 			printf("\\u%04x", ch);
 			i++;
-		} else if ((k = utf8_seq(v + i, n - i)) > 0) {
-			fwrite(v + i, 1, (size_t)k, stdout);
+		} else if ((k = ut_text_utf8(v + i, (size_t)(n - i), &cp)) > 0) {
+			if (ut_text_is_ctl_cp(cp)) /* C1 */
+				printf("\\u%04x", (unsigned)cp);
+			else
+				fwrite(v + i, 1, (size_t)k, stdout);
 			i += k;
 		} else {
 			fputs("\\ufffd", stdout); /* not UTF-8 */

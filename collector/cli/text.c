@@ -13,41 +13,124 @@
 
 /* ---- errors --------------------------------------------------------------- */
 
+static void vmsg(const char *cmd, const char *fmt, va_list ap)
+{
+	char small[1024], esc[4 * sizeof(small) + 1];
+	char *msg = small, *out = esc;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof(small), fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		n = 0, small[0] = 0;
+	if ((size_t)n >= sizeof(small)) {
+		msg = malloc((size_t)n + 1);
+		out = msg ? malloc(4 * (size_t)n + 1) : NULL;
+		if (msg && out) {
+			vsnprintf(msg, (size_t)n + 1, fmt, ap);
+		} else { /* no memory: the cut message */
+			free(msg);
+			msg = small, out = esc;
+			n = (int)strlen(small);
+		}
+	}
+	ut_text_escape(out, 4 * (size_t)n + 1, msg, (size_t)n);
+	fprintf(stderr, "unitrace%s%s: %s\n", cmd ? " " : "", cmd ? cmd : "",
+		out);
+	if (msg != small)
+		free(msg);
+	if (out != esc)
+		free(out);
+}
+
 void ut_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "unitrace%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg(cmd, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void ut_msg(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(cmd, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- printable text ------------------------------------------------------ */
+
+int ut_text_utf8(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	int len;
+	uint32_t min, c;
+
+	if (!n)
+		return 0;
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if ((p[0] & 0xe0) == 0xc0)
+		len = 2, min = 0x80, c = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		len = 3, min = 0x800, c = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		len = 4, min = 0x10000, c = p[0] & 0x07;
+	else
+		return 0; /* a continuation byte or 0xf8..0xff */
+	if ((size_t)len > n)
+		return 0;
+	for (int i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
 
 size_t ut_text_escape(char *dst, size_t cap, const char *src, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)(src ? src : "");
 	size_t o = 0;
 
-	for (size_t i = 0; n == (size_t)-1 ? p[i] != 0 : i < n; i++) {
-		char e[5];
+	if (n == (size_t)-1)
+		n = strlen((const char *)p);
+	for (size_t i = 0; i < n;) {
+		char e[8];
+		const char *from = e;
 		size_t k;
+		uint32_t cp = 0;
+		int len = ut_text_utf8(p + i, n - i, &cp);
 
-		if (p[i] == '\n')
-			k = (size_t)snprintf(e, sizeof(e), "\\n");
-		else if (p[i] == '\t')
-			k = (size_t)snprintf(e, sizeof(e), "\\t");
-		else if (ut_text_is_ctl(p[i]))
+		if (len == 0) { /* not UTF-8: the byte */
 			k = (size_t)snprintf(e, sizeof(e), "\\x%02x", p[i]);
-		else
-			e[0] = (char)p[i], k = 1;
+			len = 1;
+		} else if (cp == '\n') {
+			k = (size_t)snprintf(e, sizeof(e), "\\n");
+		} else if (cp == '\t') {
+			k = (size_t)snprintf(e, sizeof(e), "\\t");
+		} else if (cp < 0x80 && ut_text_is_ctl_cp(cp)) {
+			k = (size_t)snprintf(e, sizeof(e), "\\x%02x", p[i]);
+		} else if (ut_text_is_ctl_cp(cp)) { /* C1 in UTF-8 */
+			k = (size_t)snprintf(e, sizeof(e), "\\u%04x", (unsigned)cp);
+		} else {
+			from = (const char *)p + i, k = (size_t)len;
+		}
 		if (cap && o + k < cap)
-			memcpy(dst + o, e, k);
+			memcpy(dst + o, from, k);
 		else if (cap && o < cap)
 			cap = o + 1; /* no partial escape after a cut */
 		o += k;
+		i += (size_t)len;
 	}
 	if (cap)
 		dst[o < cap ? o : cap - 1] = 0;
@@ -56,9 +139,18 @@ size_t ut_text_escape(char *dst, size_t cap, const char *src, size_t n)
 
 void ut_text_clean(char *s)
 {
-	for (; s && *s; s++)
-		if (ut_text_is_ctl((unsigned char)*s))
-			*s = '?';
+	size_t n = s ? strlen(s) : 0;
+
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = 0;
+		int len = ut_text_utf8((unsigned char *)s + i, n - i, &cp);
+
+		if (len == 0)
+			len = 1, cp = 0; /* not UTF-8: a '?' */
+		if (ut_text_is_ctl_cp(cp))
+			memset(s + i, '?', (size_t)len);
+		i += (size_t)len;
+	}
 }
 
 /* ---- the monotonic clock -------------------------------------------------- */

@@ -68,8 +68,8 @@ bool ut_crash_write_core(const ut_crash_opts_t *o, const char *core_path,
 		return false;
 	}
 	if (!o->quiet)
-		fprintf(stderr, "unitrace %s: core written: %s (%.1f MiB of memory, "
-			"%.1f MiB on disk, %.2f s)\n", o->cmd, core_path,
+		ut_msg(o->cmd, "core written: %s (%.1f MiB of memory, "
+			"%.1f MiB on disk, %.2f s)", core_path,
 			cs.mem_bytes / 1048576.0, cs.disk_bytes / 1048576.0,
 			cs.seconds);
 	return true;
@@ -161,8 +161,8 @@ int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 			goto fail;
 	}
 	if (!o->quiet)
-		fprintf(stderr, "unitrace %s: crash %lld%s captured: %s%s%s%s\n",
-			o->cmd, (long long)crash, src->what, rec.reason,
+		ut_msg(o->cmd, "crash %lld%s captured: %s%s%s%s",
+			(long long)crash, src->what, rec.reason,
 			note[0] ? " (" : "", note, note[0] ? ")" : "");
 	goto out;
 fail:

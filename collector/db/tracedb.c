@@ -37,9 +37,8 @@ ut_tracedb_t *ut_tracedb_open_cmd(const char *cmd, const char *path)
 	char err[1024];
 	ut_tracedb_t *db = ut_tracedb_open(path, err, sizeof(err));
 
-	/* as ut_error() prints, without needing main.c (bench, tests) */
-	if (!db)
-		fprintf(stderr, "unitrace %s: %s\n", cmd, err);
+	if (!db) /* escaped: the path may hold anything */
+		ut_error(cmd, "%s", err);
 	return db;
 }
 

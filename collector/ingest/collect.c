@@ -115,8 +115,7 @@ static int guest_reject(struct engine *e, struct cguest *g, const char *why)
 	e->tp->guest_info(e->tp, &g->t, &gi, true);
 	snprintf(gi.source, sizeof(gi.source), "%.255s", g->t.path);
 	if (!e->o->quiet)
-		fprintf(stderr, "unitrace %s: rejected guest %s: %s\n",
-			e->o->cmd, g->t.label, why);
+		ut_msg(e->o->cmd, "rejected guest %s: %s", g->t.label, why);
 	g->id = ut_store_guest(e->st, &gi);
 	if (g->id < 0)
 		return -1;
@@ -194,9 +193,9 @@ static int guest_attach(struct engine *e, struct cguest *g)
 	g->phase = G_LIVE;
 	snprintf(g->status, sizeof(g->status), "running");
 	if (!e->o->quiet)
-		fprintf(stderr, "unitrace %s: attached %s (%s pid %u, %u "
-			"ring%s)\n", e->o->cmd, gi.name, gi.platform, gi.pid, gi.nr_rings,
-			gi.nr_rings == 1 ? "" : "s");
+		ut_msg(e->o->cmd, "attached %s (%s pid %u, %u ring%s)", gi.name,
+		       gi.platform, gi.pid, gi.nr_rings,
+		       gi.nr_rings == 1 ? "" : "s");
 	return 0;
 }
 
@@ -204,8 +203,8 @@ static int guest_attach(struct engine *e, struct cguest *g)
 static int guest_corrupt(struct engine *e, struct cguest *g)
 {
 	if (!e->o->quiet)
-		fprintf(stderr, "unitrace %s: guest %s is corrupt, detaching: "
-			"%s\n", e->o->cmd, g->t.label, g->rd->err);
+		ut_msg(e->o->cmd, "guest %s is corrupt, detaching: %s",
+		       g->t.label, g->rd->err);
 	snprintf(g->status, sizeof(g->status), "corrupt");
 	g->phase = G_DONE;
 	return ut_store_guest_status(e->st, g->id, "corrupt", g->rd->err);
@@ -295,8 +294,8 @@ static void guest_after_commit(struct engine *e, struct cguest *g)
 			ut_reader_set_collector(g->rd, UT_COLL_DONE);
 		e->tp->done(e->tp, &g->t, !strcmp(g->status, "crashed"));
 		if (!e->o->quiet)
-			fprintf(stderr, "unitrace %s: %s %s: %llu events, "
-				"%llu lost\n", e->o->cmd, g->t.label, g->status,
+			ut_msg(e->o->cmd, "%s %s: %llu events, %llu lost",
+			       g->t.label, g->status,
 				(unsigned long long)g->events,
 				(unsigned long long)g->lost);
 	}
@@ -488,8 +487,8 @@ int ut_collect(ut_collect_opts_t *o)
 	sigaction(SIGTERM, &sa, NULL);
 	stop_requested = 0;
 	if (!o->quiet && !o->child_pid)
-		fprintf(stderr, "unitrace %s: watching %s, writing %s%s\n",
-			o->cmd, e.tp->watching(e.tp), o->db_path,
+		ut_msg(o->cmd, "watching %s, writing %s%s",
+			e.tp->watching(e.tp), o->db_path,
 			o->duration > 0 ? "" : " (Ctrl-C to stop)");
 
 	for (;;) {
@@ -540,8 +539,8 @@ int ut_collect(ut_collect_opts_t *o)
 		status = 1;
 	detach_all(&e);
 	if (!o->quiet)
-		fprintf(stderr, "unitrace %s: %llu events stored, %llu lost, "
-			"in %s\n", o->cmd, (unsigned long long)e.events,
+		ut_msg(o->cmd, "%llu events stored, %llu lost, in %s",
+			(unsigned long long)e.events,
 			(unsigned long long)e.lost, o->db_path);
 	e.tp->destroy(e.tp);
 	ut_store_close(e.st);

@@ -391,8 +391,8 @@ int ut_xen_dom_open(ut_xen_t *x, uint32_t domid, ut_xen_dom_t **out,
 			x->xce, domid, k->evtchn);
 		d->port = p < 0 ? -1 : (int)p;
 		if (p < 0 && !x->o.quiet)
-			fprintf(stderr, "unitrace %s: %s: cannot bind event channel "
-				"%u (%s): polling\n", x->o.cmd, label, k->evtchn,
+			ut_msg(x->o.cmd, "%s: cannot bind event channel "
+				"%u (%s): polling", label, k->evtchn,
 				strerror(errno));
 	}
 	*out = d;
