@@ -199,16 +199,13 @@ int64_t ut_export_count(sqlite3 *db, const char *filter)
 	char *sql = sqlite3_mprintf("SELECT count(*) FROM events e JOIN lanes "
 				    "l ON l.id = e.lane WHERE 1%s",
 				    filter);
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s;
 	int64_t n = -1;
 
-	if (!sql)
-		return -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
+	if (ut_export_prepare(db, sql, &s) == SQLITE_OK &&
 	    sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
-	sqlite3_free(sql);
 	return n;
 }
 
@@ -400,4 +397,16 @@ void ut_export_signals_restore(void)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sig_db = NULL;
+}
+
+int ut_export_prepare(sqlite3 *db, char *sql, sqlite3_stmt **s)
+{
+	int rc;
+
+	*s = NULL;
+	if (!sql)
+		return SQLITE_NOMEM;
+	rc = sqlite3_prepare_v2(db, sql, -1, s, NULL);
+	sqlite3_free(sql);
+	return rc;
 }

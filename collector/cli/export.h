@@ -72,4 +72,8 @@ int ut_export_guest_sql(sqlite3 *db, const ut_export_opts_t *o, char *buf,
  * error. */
 int64_t ut_export_count(sqlite3 *db, const char *filter);
 
+/* Prepare (sql), a sqlite3_mprintf() result that this frees (NULL: out of
+ * memory, SQLITE_NOMEM), into *s.  SQLite's result code. */
+int ut_export_prepare(sqlite3 *db, char *sql, sqlite3_stmt **s);
+
 #endif /* UT_EXPORT_H */

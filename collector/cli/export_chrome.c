@@ -683,11 +683,8 @@ static int o_metadata(struct ch *C, const char *gsql)
 		"ORDER BY g.id",
 		gsql);
 
-	if (!sql || sqlite3_prepare_v2(C->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		sqlite3_free(sql);
+	if (ut_export_prepare(C->db, sql, &s) != SQLITE_OK)
 		return db_fail(C);
-	}
-	sqlite3_free(sql);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(s, 0);
 		o_s(w, C->first ? "\n" : ",\n");
@@ -752,11 +749,8 @@ static int o_lost(struct ch *C, const char *gsql)
 		"JOIN guests g ON g.id = l.guest_id WHERE 1%s ORDER BY 8, x.id",
 		gsql);
 
-	if (!sql || sqlite3_prepare_v2(C->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		sqlite3_free(sql);
+	if (ut_export_prepare(C->db, sql, &s) != SQLITE_OK)
 		return db_fail(C);
-	}
-	sqlite3_free(sql);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t ts = sqlite3_column_int64(s, 7);
 		if (!in_window(C->o, ts))
@@ -801,11 +795,8 @@ static int o_crashes(struct ch *C, const char *gsql)
 		"ORDER BY 3, c.id",
 		has_kind ? "c.kind" : "NULL", has_kind ? "c.vcpu" : "NULL", gsql);
 
-	if (!sql || sqlite3_prepare_v2(C->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		sqlite3_free(sql);
+	if (ut_export_prepare(C->db, sql, &s) != SQLITE_OK)
 		return db_fail(C);
-	}
-	sqlite3_free(sql);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t ts = sqlite3_column_int64(s, 2);
 		if (!in_window(C->o, ts))
@@ -870,11 +861,8 @@ static int write_all(struct ch *C, const char *filter, const char *gsql)
 			      "events e JOIN lanes l ON l.id = e.lane WHERE 1%s "
 			      "ORDER BY e.ts, e.lane, e.seq",
 			      filter);
-	if (!sql || sqlite3_prepare_v2(C->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		sqlite3_free(sql);
+	if (ut_export_prepare(C->db, sql, &s) != SQLITE_OK)
 		return db_fail(C);
-	}
-	sqlite3_free(sql);
 	ut_export_progress_start(&p, (uint64_t)total, C->o->quiet);
 	uint64_t done = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

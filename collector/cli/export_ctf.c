@@ -223,11 +223,8 @@ static int load_guests(struct ctf *C)
 		C->gsql);
 	int rc;
 
-	if (!sql || sqlite3_prepare_v2(C->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		sqlite3_free(sql);
+	if (ut_export_prepare(C->db, sql, &s) != SQLITE_OK)
 		return db_fail(C);
-	}
-	sqlite3_free(sql);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct cguest *g = realloc(C->g, (C->ng + 1) * sizeof(*g));
 		if (!g)
@@ -373,11 +370,8 @@ static int load_lanes(struct ctf *C)
 				    C->gsql);
 	int rc;
 
-	if (!sql || sqlite3_prepare_v2(C->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		sqlite3_free(sql);
+	if (ut_export_prepare(C->db, sql, &s) != SQLITE_OK)
 		return db_fail(C);
-	}
-	sqlite3_free(sql);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		size_t gi;
 		if (!find_guest(C, sqlite3_column_int64(s, 1), &gi))
@@ -590,15 +584,13 @@ static void stream_path(struct ctf *C, const struct clane *L, char *buf,
 		 L->guest, name, L->vcpu);
 }
 
-static int prep(struct ctf *C, sqlite3_stmt **s, const char *sql)
+static int prep(struct ctf *C, sqlite3_stmt **s, char *sql)
 {
 	if (!sql) {
 		ut_error(C->o->cmd, "out of memory");
 		return -1;
 	}
-	int rc = sqlite3_prepare_v2(C->db, sql, -1, s, NULL);
-	sqlite3_free((void *)sql);
-	return rc == SQLITE_OK ? 0 : db_fail(C);
+	return ut_export_prepare(C->db, sql, s) == SQLITE_OK ? 0 : db_fail(C);
 }
 
 static int write_lane(struct ctf *C, const struct clane *L)
