@@ -213,6 +213,21 @@ static int db_fail(struct ctf *C)
 
 /* ---- loading the schema ------------------------------------------------------ */
 
+/* The end of a loading loop that stopped with (rc): finalize (s); 0 when
+ * every row was read, else -1 with the reason said (a loop left with a row
+ * in hand ran out of memory). */
+static int load_end(struct ctf *C, sqlite3_stmt *s, int rc)
+{
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_ROW)
+		ut_error(C->o->cmd, "out of memory");
+	else
+		db_fail(C);
+	return -1;
+}
+
 static int load_guests(struct ctf *C)
 {
 	sqlite3_stmt *s;
@@ -241,14 +256,8 @@ static int load_guests(struct ctf *C)
 		g->realtime = sqlite3_column_int64(s, 4);
 		g->ref = sqlite3_column_int64(s, 5);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_ROW)
-			ut_error(C->o->cmd, "out of memory");
-		else
-			db_fail(C);
+	if (load_end(C, s, rc))
 		return -1;
-	}
 	return 0;
 }
 
@@ -341,14 +350,8 @@ static int load_types(struct ctf *C)
 		}
 	}
 	sqlite3_finalize(fs);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_ROW)
-			ut_error(C->o->cmd, "out of memory");
-		else
-			db_fail(C);
+	if (load_end(C, s, rc))
 		return -1;
-	}
 	qsort(C->t, C->nt, sizeof(*C->t), cmp_type);
 	/* the crash event class takes an id no stored type uses */
 	int64_t max = C->nt ? C->t[C->nt - 1].id : 0;
@@ -386,14 +389,8 @@ static int load_lanes(struct ctf *C)
 		l->vcpu = sqlite3_column_int64(s, 2);
 		l->gi = gi;
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_ROW)
-			ut_error(C->o->cmd, "out of memory");
-		else
-			db_fail(C);
+	if (load_end(C, s, rc))
 		return -1;
-	}
 	return 0;
 }
 
