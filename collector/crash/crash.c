@@ -1,7 +1,9 @@
 /*
  * Crash capture: the sequence the collector runs when a guest's state
  * becomes CRASHED (after draining its rings, so the events right before
- * the crash are stored), the same for every transport (crash.h); the
+ * the crash are stored), the same for every transport (crash.h), split in
+ * begin (serving thread: record, crash row), compute (the capture worker:
+ * memory, core, backtraces) and store (serving thread); the
  * transport supplies the memory and registers (hosted_dump.c: the stopped
  * process through /proc; xen_dump.c: the preserved domain's frames and
  * vCPUs).
@@ -10,6 +12,7 @@
  * read) ends up in the crash row's note; only store failures are returned.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,101 +78,177 @@ bool ut_crash_write_core(const ut_crash_opts_t *o, const char *core_path,
 	return true;
 }
 
-int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
-		     ut_crash_src_t *src, const ut_crash_opts_t *o)
-{
+struct ut_crash_job {
+	ut_crash_src_t *src;
+	ut_crash_opts_t o;
 	struct ut_crash_rec rec;
-	char note[1024] = "", err[512], core_path[PATH_MAX] = "";
-	ut_backtrace_t *fp = calloc(1, sizeof(*fp));
-	ut_backtrace_t *cfi = calloc(1, sizeof(*cfi));
-	bool valid, core_ok = false;
-	int64_t ts = -1, crash;
-	int rc = 0;
+	bool valid;
+	bool core_ok;
+	int64_t crash;                    /* the stored row */
+	uint8_t build_id[UT_BUILD_ID_MAX]; /* the reader's, copied */
+	uint32_t build_id_len;
+	char note[1024];
+	char core_path[PATH_MAX];
+	ut_backtrace_t fp, cfi;
+};
 
-	if (!fp || !cfi) {
-		free(fp);
-		free(cfi);
+const char *ut_crash_job_reason(const ut_crash_job_t *j)
+{
+	return j->rec.reason;
+}
+
+void ut_crash_job_free(ut_crash_job_t *j)
+{
+	if (!j)
+		return;
+	j->src->release(j->src);
+	if (j->src->destroy)
+		j->src->destroy(j->src);
+	free(j);
+}
+
+int ut_crash_begin(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+		   ut_crash_src_t *src, const ut_crash_opts_t *o,
+		   ut_crash_job_t **job)
+{
+	ut_crash_job_t *j = calloc(1, sizeof(*j));
+	struct ut_crash_rec *rec;
+	int64_t ts = -1;
+
+	*job = NULL;
+	if (!j) {
+		src->release(src);
+		if (src->destroy)
+			src->destroy(src);
 		return -1;
 	}
-	/* Zeroed for every capture: ut_reader_crash leaves it untouched when
-	 * the record has no magic or the region is too small, and the stack
-	 * slot still holds the previous capture's record. */
-	memset(&rec, 0, sizeof(rec));
+	j->src = src;
+	j->o = *o;
+	/* Zeroed (calloc): ut_reader_crash leaves the record untouched when
+	 * it has no magic or the region is too small. */
+	rec = &j->rec;
 	if (src->record_optional && ut_reader_state(rd) != UT_STATE_CRASHED) {
-		valid = false;
-		memset(&rec, 0, sizeof(rec));
-		ut_note_append(note, sizeof(note), "%s%s", "the domain crashed without "
-		       "writing a unitrace crash record");
-		snprintf(rec.reason, sizeof(rec.reason), "domain crashed (no "
+		ut_note_append(j->note, sizeof(j->note), "%s%s", "the domain "
+			       "crashed without writing a unitrace crash record");
+		snprintf(rec->reason, sizeof(rec->reason), "domain crashed (no "
 			 "crash record)");
-	} else if (!(valid = ut_reader_crash(rd, &rec) == 0)) {
-		ut_note_append(note, sizeof(note), "%scrash record rejected: %s", rd->err);
-		snprintf(rec.reason, sizeof(rec.reason), "invalid crash record");
+	} else if (!(j->valid = ut_reader_crash(rd, rec) == 0)) {
+		ut_note_append(j->note, sizeof(j->note), "%scrash record "
+			       "rejected: %s", rd->err);
+		snprintf(rec->reason, sizeof(rec->reason), "invalid crash record");
 	} else {
-		ts = ut_reader_ns(rd, rec.ts);
+		ts = ut_reader_ns(rd, rec->ts);
 	}
+	j->build_id_len = rd->hdr.build_id_len <= UT_BUILD_ID_MAX
+			  ? rd->hdr.build_id_len : 0;
+	memcpy(j->build_id, rd->hdr.build_id, j->build_id_len);
 
-	src->prepare(src, rd, &rec, valid, note, sizeof(note));
+	src->prepare(src, rd, rec, j->valid, j->note, sizeof(j->note));
 
-	crash = ut_store_crash(st, guest_id, &rec, ts, NULL, src->elf);
-	if (crash < 0)
-		goto fail;
+	j->crash = ut_store_crash(st, guest_id, rec, ts, NULL, src->elf);
+	if (j->crash < 0) {
+		ut_crash_job_free(j);
+		return -1;
+	}
+	*job = j;
+	return 0;
+}
 
-	if (src->open_mem(src, &rec, note, sizeof(note)) == 0) {
-		if (o->core_dir) {
+/* The test hook (crash.h): hold the capture until the gate exists. */
+static void capture_gate(void)
+{
+	const char *gate = getenv(UT_CAPTURE_GATE_ENV);
+	struct timespec nap = {0, 10 * 1000 * 1000};
+	char held[PATH_MAX];
+	struct stat sb;
+	int fd;
+
+	if (!gate || !*gate)
+		return;
+	snprintf(held, sizeof(held), "%s.held", gate);
+	fd = open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	/* the bound only keeps a broken test from hanging the collector */
+	for (int i = 0; i < 30000 && stat(gate, &sb) != 0; i++)
+		nanosleep(&nap, NULL);
+}
+
+void ut_crash_compute(ut_crash_job_t *j)
+{
+	ut_crash_src_t *src = j->src;
+	char err[512];
+
+	capture_gate();
+	if (src->open_mem(src, &j->rec, j->note, sizeof(j->note)) == 0) {
+		if (j->o.core_dir) {
 			ut_core_note_t notes[6];
 			size_t nn = src->core_notes(src, notes);
 
-			if (valid)
-				ut_core_note_crash(&notes[nn++], &rec);
-			if (rd->hdr.build_id_len)
-				ut_core_note_build_id(&notes[nn++], rd->hdr.build_id,
-						      rd->hdr.build_id_len);
-			snprintf(core_path, sizeof(core_path), "%s/%s.%lld.core",
-				 o->core_dir, src->core_name, (long long)crash);
-			core_ok = ut_crash_write_core(o, core_path, src->mem,
-						      src->thr, src->nthr, notes,
-						      nn, note, sizeof(note));
+			if (j->valid)
+				ut_core_note_crash(&notes[nn++], &j->rec);
+			if (j->build_id_len)
+				ut_core_note_build_id(&notes[nn++], j->build_id,
+						      j->build_id_len);
+			snprintf(j->core_path, sizeof(j->core_path),
+				 "%s/%s.%lld.core", j->o.core_dir,
+				 src->core_name, (long long)j->crash);
+			j->core_ok = ut_crash_write_core(&j->o, j->core_path,
+					src->mem, src->thr, src->nthr, notes, nn,
+					j->note, sizeof(j->note));
 		}
-		if (valid || src->walk_without_record) {
+		if (j->valid || src->walk_without_record) {
 			ut_symtab_t *sym;
-			ut_bt_fp_walk(src->mem, src->thr[0].regs, fp);
+			ut_bt_fp_walk(src->mem, src->thr[0].regs, &j->fp);
 			sym = src->symtab(src, err, sizeof(err));
 			if (sym) {
-				ut_bt_symbolize(sym, fp);
+				ut_bt_symbolize(sym, &j->fp);
 				ut_symtab_free(sym);
 			} else {
-				ut_note_append(note, sizeof(note), "%sno symbols: %s", err);
+				ut_note_append(j->note, sizeof(j->note),
+					       "%sno symbols: %s", err);
 			}
 			/* The second opinion; a partial result is kept. */
-			if (core_ok && (src->elf || !src->cfi_needs_elf))
-				ut_bt_cfi_core(core_path, src->elf,
-					       src->thr[0].tid, cfi, err,
+			if (j->core_ok && (src->elf || !src->cfi_needs_elf))
+				ut_bt_cfi_core(j->core_path, src->elf,
+					       src->thr[0].tid, &j->cfi, err,
 					       sizeof(err));
 		}
 	}
 	src->release(src);
+}
 
-	if (ut_store_crash_core(st, crash, core_ok ? core_path : NULL,
-				note[0] ? note : NULL))
-		goto fail;
+int ut_crash_store(ut_store_t *st, ut_crash_job_t *j)
+{
+	const ut_backtrace_t *fp = &j->fp, *cfi = &j->cfi;
+
+	if (ut_store_crash_core(st, j->crash, j->core_ok ? j->core_path : NULL,
+				j->note[0] ? j->note : NULL))
+		return -1;
 	if (fp->n || cfi->n) {
 		const ut_backtrace_t *best = ut_bt_better(fp, cfi);
-		if (fp->n && ut_store_crash_bt(st, crash, fp, best == fp))
-			goto fail;
-		if (cfi->n && ut_store_crash_bt(st, crash, cfi, best == cfi))
-			goto fail;
+		if (fp->n && ut_store_crash_bt(st, j->crash, fp, best == fp))
+			return -1;
+		if (cfi->n && ut_store_crash_bt(st, j->crash, cfi, best == cfi))
+			return -1;
 	}
-	if (!o->quiet)
-		ut_msg(o->cmd, "crash %lld%s captured: %s%s%s%s",
-			(long long)crash, src->what, rec.reason,
-			note[0] ? " (" : "", note, note[0] ? ")" : "");
-	goto out;
-fail:
-	rc = -1;
-out:
-	src->release(src);
-	free(fp);
-	free(cfi);
+	if (!j->o.quiet)
+		ut_msg(j->o.cmd, "crash %lld%s captured: %s%s%s%s",
+			(long long)j->crash, j->src->what, j->rec.reason,
+			j->note[0] ? " (" : "", j->note, j->note[0] ? ")" : "");
+	return 0;
+}
+
+int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+		     ut_crash_src_t *src, const ut_crash_opts_t *o)
+{
+	ut_crash_job_t *j;
+	int rc;
+
+	if (ut_crash_begin(st, guest_id, rd, src, o, &j))
+		return -1;
+	ut_crash_compute(j);
+	rc = ut_crash_store(st, j);
+	ut_crash_job_free(j);
 	return rc;
 }

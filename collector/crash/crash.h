@@ -59,26 +59,34 @@ bool ut_crash_write_core(const ut_crash_opts_t *o, const char *core_path,
 			 char *note, size_t notelen);
 
 /*
- * One capture sequence for every transport (crash.c):
+ * One capture sequence for every transport (crash.c), in three parts so
+ * that the slow middle one runs off the thread that serves the other
+ * guests (collect.c's capture worker):
+ *
+ * ut_crash_begin: on the serving thread, inside its store transaction:
  *   1. copy and validate the crash record;
  *   2. src->prepare: the transport's checks and registers (the process is
  *      still the one that published the area; pause a domain, read its
  *      vCPUs); sets src->elf and src->core_name;
- *   3. store the crash row;
+ *   3. store the crash row (so it is there whatever happens next).
+ * ut_crash_compute: on any thread, touching neither the store nor the
+ * reader (everything it needs is in the job):
  *   4. src->open_mem: the memory source (src->mem) and threads (src->thr,
  *      the crashing one first);
  *   5. write the ELF core (src->core_notes, crash record, build id);
  *   6. frame-pointer walk from thr[0], symbolized through src->symtab; CFI
  *      unwind of the core as the second opinion;
- *   7. src->release, then store the core path, the note and both
- *      backtraces (the better one primary).
+ *   then src->release (the domain resumes, /proc/PID/mem is closed).
+ * ut_crash_store: on the serving thread, inside a transaction:
+ *   7. store the core path, the note and both backtraces (the better one
+ *      primary).
  * What goes wrong on the guest's side (a lying record, memory we cannot
  * read) ends up in the crash row's note; only store failures are returned.
  */
 struct ut_symtab; /* backtrace.h */
 typedef struct ut_crash_src ut_crash_src_t;
 struct ut_crash_src {
-	/* Set by the transport before ut_crash_capture: */
+	/* Set by the transport before ut_crash_begin: */
 	bool record_optional;     /* the guest may have crashed without
 	                             writing a record (a Xen domain's
 	                             shutdown reason said crash) */
@@ -93,9 +101,13 @@ struct ut_crash_src {
 	const ut_memsrc_t *mem;
 	ut_core_thread_t *thr;
 	size_t nthr;
+	/* On the serving thread (reads the reader and the transport's guest
+	 * state); everything the hooks below need is copied into (s) here. */
 	void (*prepare)(ut_crash_src_t *s, ut_reader_t *rd,
 			struct ut_crash_rec *rec, bool valid, char *note,
 			size_t notelen);
+	/* The hooks below run on the capture worker, never touching what the
+	 * serving thread uses (a Xen source opens its own handles). */
 	/* 0 with mem, thr and nthr set; -1 (the note says why, if that is
 	 * news). */
 	int (*open_mem)(ut_crash_src_t *s, const struct ut_crash_rec *rec,
@@ -108,25 +120,53 @@ struct ut_crash_src {
 	/* Close the memory, resume the guest.  Called again on every way
 	 * out: must be idempotent. */
 	void (*release)(ut_crash_src_t *s);
+	/* Free (s) itself, with the job; NULL when the caller owns it. */
+	void (*destroy)(ut_crash_src_t *s);
 };
 
-/* Run the sequence above for guest (guest_id) read through (rd).  Inside
- * a store transaction.  0, or -1 on a store failure (fatal for the
- * collector). */
+/* A capture between ut_crash_begin and ut_crash_store: what the worker
+ * needs (copied, nothing shared with the serving thread) and its result. */
+typedef struct ut_crash_job ut_crash_job_t;
+
+/* Steps 1-3 for guest (guest_id) read through (rd), inside a store
+ * transaction.  0 with the job in (*job) (it owns src if src->destroy is
+ * set, even on failure), or -1 on a store failure (fatal for the
+ * collector; *job is NULL and src released). */
+int ut_crash_begin(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+		   ut_crash_src_t *src, const ut_crash_opts_t *o,
+		   ut_crash_job_t **job);
+/* Steps 4-6 and src->release; on any thread.  Its time is bounded by the
+ * capture's own bounds (core.h, hosted_dump.c, xen_dump.c). */
+void ut_crash_compute(ut_crash_job_t *job);
+/* Step 7, inside a store transaction, then the "captured" message.  0, or
+ * -1 on a store failure. */
+int ut_crash_store(ut_store_t *st, ut_crash_job_t *job);
+/* The crash's reason, as stored in its row. */
+const char *ut_crash_job_reason(const ut_crash_job_t *job);
+/* Release and free (job) (and its source if it owns it). */
+void ut_crash_job_free(ut_crash_job_t *job);
+
+/* The whole sequence on the calling thread (begin, compute, store). */
 int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 		     ut_crash_src_t *src, const ut_crash_opts_t *o);
+
+/* Test hook, documented in docs/collector.md: when the environment
+ * variable UNITRACE_TEST_CAPTURE_GATE names a path, ut_crash_compute
+ * creates PATH.held and then waits until PATH exists before it opens the
+ * guest's memory, so a test can hold a capture and watch the collector
+ * serve the other guests meanwhile. */
+#define UT_CAPTURE_GATE_ENV "UNITRACE_TEST_CAPTURE_GATE"
 
 /* ---- hosted_dump.c: the hosted source -------------------------------------- */
 
 /*
- * Capture the crash of hosted guest (guest_id) read through (rd) and (t):
- * validate the crash record, write the core, walk and symbolize the
- * backtrace, store the crash row.  Inside a store transaction.  Returns
- * 0, or -1 on a store failure (fatal for the collector).  Problems with
- * the guest itself (lying record, unreadable memory) are stored in the crash
- * row, not returned.
+ * Begin capturing the crash of hosted guest (guest_id) read through (rd)
+ * and (t) (ut_crash_begin: the record validated, the process checked, the
+ * crash row stored; inside a store transaction).  The job it returns in
+ * (*job) holds the pid, not (t).  0, or -1 on a store failure.
  */
-int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
-			    ut_hosted_t *t, const ut_crash_opts_t *o);
+int ut_crash_begin_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+			  ut_hosted_t *t, const ut_crash_opts_t *o,
+			  ut_crash_job_t **job);
 
 #endif /* UT_CRASH_H */

@@ -258,7 +258,8 @@ int ut_hosted_notes(ut_hosted_mem_t *m, const char *exe_name,
 
 typedef struct hosted_src {
 	ut_crash_src_t s; /* first: the sequence's handle */
-	ut_hosted_t *t;
+	ut_hosted_t *t;   /* prepare only (the serving thread's) */
+	int pid;          /* what the worker's hooks use */
 	bool same;        /* the process is the one that published the area */
 	bool mem_open;
 	ut_hosted_mem_t m;
@@ -277,9 +278,11 @@ static void hs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 	/* It waits in its crash handler, unless it was killed and its pid
 	 * reused. */
 	h->same = ut_hosted_same_process(h->t);
+	h->pid = h->t->pid;
+	h->t = NULL; /* the worker must not touch it */
 	if (h->same) {
 		char link[64];
-		snprintf(link, sizeof(link), "/proc/%d/exe", h->t->pid);
+		snprintf(link, sizeof(link), "/proc/%d/exe", h->pid);
 		ssize_t n = readlink(link, h->exe, sizeof(h->exe) - 1);
 		h->exe[n > 0 ? n : 0] = 0;
 		/* The name is the guest's to choose (a deleted program's
@@ -301,7 +304,7 @@ static void hs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 	s->elf = h->exe[0] ? h->exe : NULL;
 	base = strrchr(h->exe, '/');
 	snprintf(s->core_name, sizeof(s->core_name), "%s.%d",
-		 base ? base + 1 : "guest", h->t->pid);
+		 base ? base + 1 : "guest", h->pid);
 }
 
 static int hs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
@@ -312,13 +315,13 @@ static int hs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 
 	if (!h->same)
 		return -1;
-	if (ut_hosted_mem_open(h->t->pid, &h->m, err, sizeof(err))) {
+	if (ut_hosted_mem_open(h->pid, &h->m, err, sizeof(err))) {
 		ut_note_append(note, notelen, "%sno core: %s", err);
 		return -1;
 	}
 	h->mem_open = true;
 	memset(&h->thr, 0, sizeof(h->thr));
-	h->thr.tid = rec->tid ? rec->tid : (uint32_t)h->t->pid;
+	h->thr.tid = rec->tid ? rec->tid : (uint32_t)h->pid;
 	h->thr.signo = rec->kind == UT_CRASH_PANIC ? SIGABRT : rec->signo;
 	memcpy(h->thr.regs, rec->regs, sizeof(h->thr.regs));
 	s->mem = &h->m.src;
@@ -340,7 +343,7 @@ static size_t hs_core_notes(ut_crash_src_t *s, ut_core_note_t *notes)
 static ut_symtab_t *hs_symtab(ut_crash_src_t *s, char *err, size_t errlen)
 {
 	/* the live process's modules */
-	return ut_symtab_pid(((hosted_src_t *)s)->t->pid, err, errlen);
+	return ut_symtab_pid(((hosted_src_t *)s)->pid, err, errlen);
 }
 
 static void hs_release(ut_crash_src_t *s)
@@ -352,12 +355,18 @@ static void hs_release(ut_crash_src_t *s)
 	h->mem_open = false;
 }
 
-int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
-			    ut_hosted_t *t, const ut_crash_opts_t *o)
+static void hs_destroy(ut_crash_src_t *s)
+{
+	free(s);
+}
+
+int ut_crash_begin_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+			  ut_hosted_t *t, const ut_crash_opts_t *o,
+			  ut_crash_job_t **job)
 {
 	hosted_src_t *h = calloc(1, sizeof(*h));
-	int rc;
 
+	*job = NULL;
 	if (!h)
 		return -1;
 	h->t = t;
@@ -367,7 +376,6 @@ int ut_crash_capture_hosted(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 	h->s.core_notes = hs_core_notes;
 	h->s.symtab = hs_symtab;
 	h->s.release = hs_release;
-	rc = ut_crash_capture(st, guest_id, rd, &h->s, o);
-	free(h);
-	return rc;
+	h->s.destroy = hs_destroy;
+	return ut_crash_begin(st, guest_id, rd, &h->s, o, job);
 }

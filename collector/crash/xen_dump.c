@@ -535,8 +535,10 @@ static size_t gather_threads(ut_xen_t *x, uint32_t domid, bool hvm,
 
 typedef struct xen_src {
 	ut_crash_src_t s; /* first: the sequence's handle */
-	ut_xen_t *x;
-	ut_xen_dom_t *d;
+	ut_xen_t *x;      /* the serving thread's: prepare only */
+	ut_xen_t *wx;     /* the capture's own handles (ut_xen_open_dump) */
+	uint32_t domid;
+	char name[UT_NAME_LEN + 1];
 	bool paused;
 	bool have_info;
 	xc_domaininfo_t info;
@@ -556,8 +558,9 @@ static void xs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 {
 	xen_src_t *xs = (xen_src_t *)s;
 	ut_xen_t *x = xs->x;
-	uint32_t domid = xs->d->domid, crash_vcpu = 0;
+	uint32_t domid = xs->domid, crash_vcpu = 0;
 	xc_domaininfo_t *info = &xs->info;
+	char err[300];
 
 	if (valid && rec->vcpu < rd->nr_rings)
 		crash_vcpu = rd->rings[rec->vcpu].vcpu;
@@ -566,7 +569,10 @@ static void xs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 	xs->have_info = xc_domain_getinfolist(x->xch, domid, 1, info) == 1 &&
 			info->domain == domid &&
 			!(info->flags & XEN_DOMINF_dying);
-	if (xs->have_info && xc_domain_pause(x->xch, domid) == 0)
+	/* The worker's own handles: it reads the memory and unpauses. */
+	if (xs->have_info && !(xs->wx = ut_xen_open_dump(x, err, sizeof(err))))
+		ut_note_append(note, notelen, "%sno core: %s", err);
+	if (xs->wx && xc_domain_pause(x->xch, domid) == 0)
 		xs->paused = true;
 	if (xs->have_info) {
 		uint32_t maxv = info->max_vcpu_id < UT_MAX_RINGS
@@ -583,8 +589,9 @@ static void xs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 		rec->arch = UT_ARCH_X86_64;
 		memcpy(rec->regs, xs->thr[0].regs, sizeof(rec->regs));
 	}
-	s->elf = ut_xen_elf_for(&x->o, xs->d->name);
+	s->elf = ut_xen_elf_for(&x->o, xs->name);
 	snprintf(s->core_name, sizeof(s->core_name), "xen-dom%u", domid);
+	xs->x = NULL; /* the worker uses xs->wx only */
 }
 
 static int xs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
@@ -596,15 +603,10 @@ static int xs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 	int rc;
 
 	(void)rec;
-	if (!s->nthr || !xs->have_info)
+	if (!s->nthr || !xs->have_info || !xs->wx)
 		return -1;
-	if (!xs->x->fmem) {
-		ut_note_append(note, notelen, "%s%s", "no core: cannot open "
-		       "/dev/xen/privcmd for foreign mappings");
-		return -1;
-	}
-	m->x = xs->x;
-	m->domid = xs->d->domid;
+	m->x = xs->wx;
+	m->domid = xs->domid;
 	m->pv = !(xs->info.flags & XEN_DOMINF_hvm_guest);
 	rc = m->pv ? xmem_probe_pv(m, &xs->info, err, sizeof(err))
 		   : xmem_probe_hvm(m, err, sizeof(err));
@@ -626,10 +628,10 @@ static int xs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 static size_t xs_core_notes(ut_crash_src_t *s, ut_core_note_t *notes)
 {
 	xen_src_t *xs = (xen_src_t *)s;
-	const char *name = xs->d->name[0] ? xs->d->name : "domU";
+	const char *name = xs->name[0] ? xs->name : "domU";
 	size_t n = 0;
 
-	ut_core_note_prpsinfo(&notes[n++], xs->psinfo, name, NULL, xs->d->domid);
+	ut_core_note_prpsinfo(&notes[n++], xs->psinfo, name, NULL, xs->domid);
 	/* NT_FILE: the unikernel's ELF over its loaded segments, so that
 	 * readers of the core (libdwfl, lldb) know which file is where. */
 	free(xs->ntfile);
@@ -661,21 +663,29 @@ static void xs_release(ut_crash_src_t *s)
 	free(xs->ntfile);
 	xs->ntfile = NULL;
 	if (xs->paused)
-		xc_domain_unpause(xs->x->xch, xs->d->domid);
+		xc_domain_unpause(xs->wx->xch, xs->domid);
 	xs->paused = false;
+	ut_xen_close(xs->wx);
+	xs->wx = NULL;
 }
 
-int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
-			 ut_xen_t *x, ut_xen_dom_t *d,
-			 const struct ut_crash_opts *o)
+static void xs_destroy(ut_crash_src_t *s)
+{
+	free(s);
+}
+
+int ut_crash_begin_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+		       ut_xen_t *x, ut_xen_dom_t *d,
+		       const struct ut_crash_opts *o, struct ut_crash_job **job)
 {
 	xen_src_t *xs = calloc(1, sizeof(*xs));
-	int rc;
 
+	*job = NULL;
 	if (!xs)
 		return -1;
 	xs->x = x;
-	xs->d = d;
+	xs->domid = d->domid;
+	memcpy(xs->name, d->name, sizeof(xs->name));
 	snprintf(xs->what, sizeof(xs->what), " of domain %u", d->domid);
 	xs->s.record_optional = true;
 	xs->s.walk_without_record = true;
@@ -686,9 +696,8 @@ int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 	xs->s.core_notes = xs_core_notes;
 	xs->s.symtab = xs_symtab;
 	xs->s.release = xs_release;
-	rc = ut_crash_capture(st, guest_id, rd, &xs->s, o);
-	free(xs);
-	return rc;
+	xs->s.destroy = xs_destroy;
+	return ut_crash_begin(st, guest_id, rd, &xs->s, o, job);
 }
 
 #endif /* UT_HAVE_XEN */

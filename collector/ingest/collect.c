@@ -7,9 +7,21 @@
  * committed are the ring tails released to the guests, so in discard mode
  * an event leaves a guest's ring only once it is on disk.  A guest that
  * writes garbage is marked corrupt and detached; the others carry on.
+ *
+ * Crash capture is the one slow thing a guest can ask of us (a core of a
+ * huge mapping takes seconds), so it runs on a capture worker thread: the
+ * serving thread validates the crash record and stores the crash row
+ * (crash.h, ut_crash_begin), queues the rest (memory, core, backtraces:
+ * ut_crash_compute) and keeps serving the other guests while the crashed
+ * one is G_CAPTURING; once the worker is done, the serving thread stores
+ * the result and the guest's status in its next cycle (ut_crash_store) and
+ * then lets the guest go.  SQLite is touched by the serving thread only.
+ * On exit, captures still running are waited for (each is bounded) and
+ * stored.
  */
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +40,21 @@
 #define PENDING_MS 3000         /* how long a guest may stay in state INIT */
 #define RESCAN_MS 500
 #define UT_COLLECT_MAX_ELFS 64   /* --elf options */
+#define CAPTURE_POLL_MS 5       /* longest idle wait while a capture runs */
 
-enum phase { G_PENDING, G_LIVE, G_DONE };
+/* G_CAPTURING: final, crashed, its rings drained and its crash row
+ * stored; the capture worker has its job. */
+enum phase { G_PENDING, G_LIVE, G_CAPTURING, G_DONE };
 
 struct engine;
+
+/* One crash capture handed to the worker.  The worker touches only this
+ * (job, and next/done under the worker's lock). */
+struct capture {
+	struct capture *next;  /* the worker's queue */
+	ut_crash_job_t *job;
+	bool done;             /* ut_crash_compute returned */
+};
 
 struct cguest {
 	struct cguest *next;
@@ -45,6 +68,20 @@ struct cguest {
 	uint64_t events, lost;
 	uint64_t events_stored, lost_stored; /* as of the last commit */
 	char status[16];
+	struct capture *cap;  /* G_CAPTURING: the worker's job */
+	uint32_t cap_state;   /* the reader's state when the capture began */
+};
+
+/* The capture worker: one thread, started at the first crash, working
+ * through a FIFO of captures.  (One: libdw, which the backtraces use, is
+ * not safe to use from two threads; the serving thread never uses it.) */
+struct worker {
+	pthread_mutex_t mu;
+	pthread_cond_t work;   /* a capture queued, or quit */
+	pthread_cond_t done;   /* a capture done */
+	struct capture *head, **tail;
+	bool started, quit;
+	pthread_t th;
 };
 
 struct engine {
@@ -55,6 +92,8 @@ struct engine {
 	char core_dir[PATH_MAX];
 	uint64_t events;
 	uint64_t lost;
+	struct worker w;
+	unsigned capturing;    /* guests in G_CAPTURING */
 };
 
 static volatile sig_atomic_t stop_requested; /* the signal, or 0 */
@@ -93,10 +132,117 @@ static int sink_type(void *ctx, ut_evtype_t *t)
 	return rc;
 }
 
+/* ---- the capture worker ---------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->head && !w->quit)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (!w->head)
+			break; /* quit, the queue empty */
+		struct capture *c = w->head;
+		if (!(w->head = c->next))
+			w->tail = &w->head;
+		pthread_mutex_unlock(&w->mu);
+		ut_crash_compute(c->job); /* slow: memory, core, walks */
+		pthread_mutex_lock(&w->mu);
+		c->done = true;
+		pthread_cond_broadcast(&w->done);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void worker_init(struct worker *w)
+{
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done, NULL);
+	w->tail = &w->head;
+}
+
+/* Queue (c).  0, or -1 if the thread could not be started (then the
+ * capture runs here, on the serving thread, as a last resort). */
+static int worker_submit(struct worker *w, struct capture *c)
+{
+	if (!w->started) {
+		sigset_t all, old;
+		/* the signals are the serving thread's (the worker's reads
+		 * must not see EINTR) */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		w->started = pthread_create(&w->th, NULL, worker_main, w) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!w->started) {
+			ut_crash_compute(c->job);
+			c->done = true;
+			return -1;
+		}
+	}
+	pthread_mutex_lock(&w->mu);
+	c->next = NULL;
+	*w->tail = c;
+	w->tail = &c->next;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+static bool worker_done(struct worker *w, struct capture *c)
+{
+	bool done;
+
+	pthread_mutex_lock(&w->mu);
+	done = c->done;
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
+
+/* Wait until capture (c) is done. */
+static void worker_wait(struct worker *w, struct capture *c)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!c->done)
+		pthread_cond_wait(&w->done, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Finish what is queued and end the thread. */
+static void worker_stop(struct worker *w)
+{
+	if (w->started) {
+		pthread_mutex_lock(&w->mu);
+		w->quit = true;
+		pthread_cond_signal(&w->work);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+		w->started = false;
+	}
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done);
+	pthread_mutex_destroy(&w->mu);
+}
+
 /* ---- guest life cycle ----------------------------------------------------- */
+
+static void capture_free(struct engine *e, struct cguest *g)
+{
+	if (!g->cap)
+		return;
+	ut_crash_job_free(g->cap->job);
+	free(g->cap);
+	g->cap = NULL;
+	e->capturing--;
+}
 
 static void guest_free(struct cguest *g)
 {
+	capture_free(g->e, g);
 	if (g->rd) {
 		ut_reader_free(g->rd);
 		free(g->rd);
@@ -210,6 +356,69 @@ static int guest_corrupt(struct engine *e, struct cguest *g)
 	return ut_store_guest_status(e->st, g->id, "corrupt", g->rd->err);
 }
 
+/* Final guest (g) is stored: finish its rings, store its status.  Inside
+ * a tx.  0, or -1 on a store failure. */
+static int guest_finish(struct engine *e, struct cguest *g, uint32_t state,
+			bool crashed)
+{
+	const ut_sink_t sink = {g, sink_event, sink_lost};
+	char why[UT_CRASH_REASON_LEN + 32] = "";
+
+	if (crashed) {
+		if (state != UT_STATE_CRASHED)
+			snprintf(why, sizeof(why), "%s", g->t.gone_why);
+		else
+			snprintf(why, sizeof(why), "%s",
+				 ut_crash_job_reason(g->cap->job));
+	}
+	for (uint32_t i = 0; i < g->rd->nr_rings; i++)
+		if (ut_reader_finish(g->rd, i, &sink) == -2)
+			return -1;
+	const char *status = crashed ? "crashed"
+			     : state == UT_STATE_EXITED ? "exited" : "vanished";
+	snprintf(g->status, sizeof(g->status), "%s", status);
+	g->phase = G_DONE;
+	return ut_store_guest_status(e->st, g->id, status,
+			!strcmp(status, "vanished")
+			? (g->t.gone_why[0] ? g->t.gone_why
+			   : "process ended without ut_shutdown (killed?)")
+			: why[0] ? why : NULL);
+}
+
+/* Crashed guest (g) is drained: store its crash row and hand the rest of
+ * the capture to the worker.  Inside a tx.  0, or -1 on a store failure. */
+static int guest_capture_begin(struct engine *e, struct cguest *g,
+			       uint32_t state)
+{
+	ut_crash_opts_t co = {e->o->no_core ? NULL : e->core_dir,
+			      e->o->quiet, e->o->cmd};
+	ut_crash_job_t *job;
+
+	if (e->tp->crash(e->tp, &g->t, e->st, g->id, g->rd, &co, &job))
+		return -1;
+	if (!(g->cap = calloc(1, sizeof(*g->cap)))) {
+		ut_crash_job_free(job);
+		return -1;
+	}
+	g->cap->job = job;
+	g->cap_state = state;
+	g->phase = G_CAPTURING;
+	e->capturing++;
+	worker_submit(&e->w, g->cap);
+	return 0;
+}
+
+/* The worker is done with (g)'s capture: store it and the guest's status.
+ * Inside a tx.  0, or -1 on a store failure. */
+static int guest_capture_end(struct engine *e, struct cguest *g)
+{
+	if (ut_crash_store(e->st, g->cap->job) ||
+	    guest_finish(e, g, g->cap_state, true))
+		return -1;
+	capture_free(e, g);
+	return 0;
+}
+
 /* Drain every ring of live guest (g).  Returns bytes moved, or -1 on a
  * store failure (fatal). */
 static long guest_drain(struct engine *e, struct cguest *g)
@@ -244,34 +453,9 @@ static long guest_drain(struct engine *e, struct cguest *g)
 			caught_up = false;
 	}
 	if (final && caught_up) {
-		char why[UT_CRASH_REASON_LEN + 32] = "";
-		if (crashed) {
-			ut_crash_opts_t co = {e->o->no_core ? NULL : e->core_dir,
-					      e->o->quiet, e->o->cmd};
-			struct ut_crash_rec rec;
-			if (e->tp->crash(e->tp, &g->t, e->st, g->id, rd, &co))
-				return -1;
-			if (state != UT_STATE_CRASHED)
-				snprintf(why, sizeof(why), "%s", g->t.gone_why);
-			else if (ut_reader_crash(rd, &rec) == 0)
-				snprintf(why, sizeof(why), "%s", rec.reason);
-			else
-				snprintf(why, sizeof(why), "invalid crash record");
-		}
-		for (uint32_t i = 0; i < rd->nr_rings; i++) {
-			rc = ut_reader_finish(rd, i, &sink);
-			if (rc == -2)
-				return -1;
-		}
-		const char *status = crashed ? "crashed"
-				     : state == UT_STATE_EXITED ? "exited" : "vanished";
-		snprintf(g->status, sizeof(g->status), "%s", status);
-		g->phase = G_DONE;
-		if (ut_store_guest_status(e->st, g->id, status,
-				!strcmp(status, "vanished")
-				? (g->t.gone_why[0] ? g->t.gone_why
-				   : "process ended without ut_shutdown (killed?)")
-				: why[0] ? why : NULL))
+		if (crashed)
+			return guest_capture_begin(e, g, state) ? -1 : moved;
+		if (guest_finish(e, g, state, false))
 			return -1;
 	}
 	return moved;
@@ -283,7 +467,7 @@ static void guest_after_commit(struct engine *e, struct cguest *g)
 	if (g->rd && g->id > 0 && strcmp(g->status, "corrupt") &&
 	    strcmp(g->status, "rejected"))
 		ut_reader_release(g->rd);
-	if (g->phase == G_LIVE) {
+	if (g->phase == G_LIVE || g->phase == G_CAPTURING) {
 		ut_reader_heartbeat(g->rd);
 		return;
 	}
@@ -391,6 +575,9 @@ static long cycle(struct engine *e)
 				goto fail;
 			moved += n;
 		}
+		if (g->phase == G_CAPTURING && worker_done(&e->w, g->cap) &&
+		    guest_capture_end(e, g))
+			goto fail;
 	}
 	if (ut_store_commit(e->st))
 		goto undo; /* the store rolled back */
@@ -412,16 +599,28 @@ undo:
 	return -1;
 }
 
+/* Wait for a capture to finish (there is one). */
+static void wait_capture(struct engine *e)
+{
+	for (struct cguest *g = e->guests; g; g = g->next)
+		if (g->phase == G_CAPTURING) {
+			worker_wait(&e->w, g->cap);
+			return;
+		}
+}
+
+/* After the worker stopped. */
 static void detach_all(struct engine *e)
 {
 	for (struct cguest *g = e->guests; g; g = g->next) {
-		if (g->phase == G_LIVE && g->t.map && g->rd)
+		if ((g->phase == G_LIVE || g->phase == G_CAPTURING) &&
+		    g->t.map && g->rd)
 			ut_reader_set_collector(g->rd, UT_COLL_NONE);
 	}
 	while (e->guests) {
 		struct cguest *g = e->guests;
 		e->guests = g->next;
-		if (g->phase == G_LIVE) {
+		if (g->phase == G_LIVE || g->phase == G_CAPTURING) {
 			e->events += g->events;
 			e->lost += g->lost;
 		}
@@ -440,6 +639,7 @@ int ut_collect(ut_collect_opts_t *o)
 
 	memset(&e, 0, sizeof(e));
 	e.o = o;
+	worker_init(&e.w);
 	/* Traces and cores may hold what the guests handle (addresses,
 	 * payloads): keep every file we create private. */
 	umask(077);
@@ -467,18 +667,21 @@ int ut_collect(ut_collect_opts_t *o)
 		snprintf(err, sizeof(err), "out of memory");
 	if (!e.tp) {
 		ut_error(o->cmd, "%s", err); /* before creating the database */
+		worker_stop(&e.w);
 		return 1;
 	}
 	e.st = ut_store_open(o->db_path, UT_STORE_CREATE, err, sizeof(err));
 	if (!e.st) {
 		ut_error(o->cmd, "%s", err);
 		e.tp->destroy(e.tp);
+		worker_stop(&e.w);
 		return 1;
 	}
 	if (e.tp->start(e.tp, serr, sizeof(serr))) {
 		ut_error(o->cmd, "%s", serr);
 		ut_store_close(e.st);
 		e.tp->destroy(e.tp);
+		worker_stop(&e.w);
 		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -530,13 +733,26 @@ int ut_collect(ut_collect_opts_t *o)
 			break;
 		if (o->duration > 0 && ut_now_ms() - start >= (int64_t)(o->duration * 1000))
 			break;
-		if (moved < (long)BUSY_BYTES && wait_dir(&e, (int)o->poll_ms)) {
+		/* a capture's end is noticed by the next cycle: not long */
+		if (moved < (long)BUSY_BYTES &&
+		    wait_dir(&e, e.capturing && o->poll_ms > CAPTURE_POLL_MS
+				 ? CAPTURE_POLL_MS : (int)o->poll_ms)) {
 			rescan(&e);
 			last_scan = ut_now_ms();
 		}
 	}
-	if (status == 0 && cycle(&e) < 0) /* a last drain before leaving */
-		status = 1;
+	/* A last drain before leaving; captures still running are waited for
+	 * (each is bounded) and stored, with what their guests emitted. */
+	while (status == 0) {
+		if (cycle(&e) < 0) {
+			status = 1;
+			break;
+		}
+		if (!e.capturing)
+			break;
+		wait_capture(&e);
+	}
+	worker_stop(&e.w); /* after a store failure: lets running ones end */
 	detach_all(&e);
 	if (!o->quiet)
 		ut_msg(o->cmd, "%llu events stored, %llu lost, in %s",

@@ -297,10 +297,10 @@ static bool htp_alive(ut_transport_t *t, ut_tp_guest_t *g)
 
 static int htp_crash(ut_transport_t *t, ut_tp_guest_t *g, ut_store_t *st,
 		     int64_t guest_id, ut_reader_t *rd,
-		     const struct ut_crash_opts *co)
+		     const struct ut_crash_opts *co, struct ut_crash_job **job)
 {
 	(void)t;
-	return ut_crash_capture_hosted(st, guest_id, rd, g->priv, co);
+	return ut_crash_begin_hosted(st, guest_id, rd, g->priv, co, job);
 }
 
 static void htp_done(ut_transport_t *t, ut_tp_guest_t *g, bool crashed)

@@ -19,6 +19,7 @@
 #include "collector.h"
 
 struct ut_crash_opts; /* crash.h */
+struct ut_crash_job;  /* crash.h */
 
 /* ---- hosted.c: one hosted guest (memfd + rendezvous directory) ---------- */
 
@@ -108,11 +109,15 @@ struct ut_transport {
 			   ut_guest_info_t *gi, bool rejected);
 	/* Is (g) still running?  Sets g->gone, g->crashed, g->gone_why. */
 	bool (*alive)(ut_transport_t *t, ut_tp_guest_t *g);
-	/* Capture the crash of (g) (its memory and registers) into (st):
+	/* Begin capturing the crash of (g) into (st) (crash.h,
+	 * ut_crash_begin: the record, the transport's checks, the crash row;
+	 * a domain is paused).  (*job) is the rest, for ut_crash_compute on
+	 * the capture worker: it uses nothing of (g) or (t) the serving
+	 * thread uses, and (g) stays open until the job is stored and freed.
 	 * 0, or -1 on a store failure. */
 	int (*crash)(ut_transport_t *t, ut_tp_guest_t *g, ut_store_t *st,
 		     int64_t guest_id, ut_reader_t *rd,
-		     const struct ut_crash_opts *co);
+		     const struct ut_crash_opts *co, struct ut_crash_job **job);
 	/* (g) is final and stored (crashed: with status crashed). */
 	void (*done)(ut_transport_t *t, ut_tp_guest_t *g, bool crashed);
 	/* Unmap and release (g)'s transport state (g->map NULL after). */

@@ -71,6 +71,43 @@ const char *ut_xen_lastlog(ut_xen_t *x)
 
 /* ---- open / close ----------------------------------------------------------- */
 
+/* A ut_xen_t with options (o), our logger and a control handle. */
+static ut_xen_t *open_ctrl(const ut_xen_opts_t *o, char *err, size_t errlen)
+{
+	ut_xen_t *x = calloc(1, sizeof(*x));
+
+	if (!x) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	x->o = *o;
+	x->log.vmessage = log_vmessage;
+	x->log.progress = log_progress;
+	x->log.destroy = log_destroy;
+	x->xch = xc_interface_open(&x->log, &x->log, 0);
+	if (!x->xch) {
+		snprintf(err, errlen, "cannot open the Xen control interface "
+			 "(%s); --xen needs root in dom0",
+			 x->lastlog[0] ? x->lastlog : strerror(errno));
+		ut_xen_close(x);
+		return NULL;
+	}
+	return x;
+}
+
+ut_xen_t *ut_xen_open_dump(const ut_xen_t *from, char *err, size_t errlen)
+{
+	ut_xen_t *x = open_ctrl(&from->o, err, errlen);
+
+	if (x && !(x->fmem = xenforeignmemory_open(&x->log, 0))) {
+		snprintf(err, errlen, "cannot open /dev/xen/privcmd for foreign "
+			 "mappings: %s", strerror(errno));
+		ut_xen_close(x);
+		return NULL;
+	}
+	return x;
+}
+
 ut_xen_t *ut_xen_open(const ut_xen_opts_t *o, char *err, size_t errlen)
 {
 	ut_xen_t *x;
@@ -82,22 +119,8 @@ ut_xen_t *ut_xen_open(const ut_xen_opts_t *o, char *err, size_t errlen)
 			 "module loaded?)" : "");
 		return NULL;
 	}
-	if (!(x = calloc(1, sizeof(*x)))) {
-		snprintf(err, errlen, "out of memory");
+	if (!(x = open_ctrl(o, err, errlen)))
 		return NULL;
-	}
-	x->o = *o;
-	x->log.vmessage = log_vmessage;
-	x->log.progress = log_progress;
-	x->log.destroy = log_destroy;
-
-	x->xch = xc_interface_open(&x->log, &x->log, 0);
-	if (!x->xch) {
-		snprintf(err, errlen, "cannot open the Xen control interface "
-			 "(%s); --xen needs root in dom0",
-			 x->lastlog[0] ? x->lastlog : strerror(errno));
-		goto fail;
-	}
 	x->xs = xs_open(0);
 	if (!x->xs) {
 		snprintf(err, errlen, "cannot connect to xenstore (%s): is "

@@ -169,18 +169,19 @@ void ut_xen_dom_close(ut_xen_t *x, ut_xen_dom_t *d);
 /* ---- xen_dump.c: crash capture of a preserved domain -------------------- */
 
 /*
- * Capture the crash of Xen guest (guest_id), domain (d): validate the
- * crash record (a domain that crashed without one is still dumped), pause
- * the domain, read every online vCPU's registers, write the ELF core of
- * its guest-physical RAM (identity-mapped: PT_LOAD vaddr = paddr), walk
- * the frame pointers, symbolize from the unikernel ELF if one was given,
- * store the crash row, unpause.  Inside a store transaction.  Returns 0,
- * or -1 on a store failure (fatal for the collector).
+ * Begin capturing the crash of domain (d) (crash.h, ut_crash_begin; inside
+ * a store transaction): validate its crash record, pause it, read its
+ * vCPUs, store the crash row.  The job in (*job) does the rest on the
+ * capture worker (probe and map its frames, write the ELF core, walk the
+ * frame pointers, symbolize from the unikernel ELF if one was given,
+ * unpause) through handles of its own: it shares no Xen handle with (x).
+ * 0, or -1 on a store failure (fatal for the collector).
  */
 struct ut_crash_opts; /* crash.h */
-int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
-			 ut_xen_t *x, ut_xen_dom_t *d,
-			 const struct ut_crash_opts *o);
+struct ut_crash_job;  /* crash.h */
+int ut_crash_begin_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+		       ut_xen_t *x, ut_xen_dom_t *d,
+		       const struct ut_crash_opts *o, struct ut_crash_job **job);
 
 
 /* ---- private to xen.c and xen_dump.c (which need the Xen headers) ------- */
@@ -214,6 +215,11 @@ struct ut_xen_dom {
 
 /* The library's last logged message ("" if none), for error texts. */
 const char *ut_xen_lastlog(ut_xen_t *x);
+/* Control and foreign-memory handles of their own, for a crash capture on
+ * the capture worker (libxenctrl keeps per-handle error state and our
+ * logger writes lastlog: a handle serves one thread); the options of (x).
+ * NULL with the reason in (err).  Close with ut_xen_close. */
+ut_xen_t *ut_xen_open_dump(const ut_xen_t *x, char *err, size_t errlen);
 #endif /* UT_XEN_PRIVATE */
 
 #endif /* UT_XEN_H */

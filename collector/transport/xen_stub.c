@@ -108,11 +108,12 @@ void ut_xen_dom_close(ut_xen_t *x, ut_xen_dom_t *d)
 		UNREACHABLE();
 }
 
-int ut_crash_capture_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
-			 ut_xen_t *x, ut_xen_dom_t *d,
-			 const struct ut_crash_opts *o)
+int ut_crash_begin_xen(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
+		       ut_xen_t *x, ut_xen_dom_t *d,
+		       const struct ut_crash_opts *o, struct ut_crash_job **job)
 {
 	(void)st, (void)guest_id, (void)rd, (void)x, (void)d, (void)o;
+	*job = NULL;
 	UNREACHABLE();
 }
 

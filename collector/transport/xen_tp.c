@@ -112,10 +112,10 @@ static bool xtp_alive(ut_transport_t *t, ut_tp_guest_t *g)
 
 static int xtp_crash(ut_transport_t *t, ut_tp_guest_t *g, ut_store_t *st,
 		     int64_t guest_id, ut_reader_t *rd,
-		     const struct ut_crash_opts *co)
+		     const struct ut_crash_opts *co, struct ut_crash_job **job)
 {
-	return ut_crash_capture_xen(st, guest_id, rd, ((struct xen_tp *)t)->x,
-				    g->priv, co);
+	return ut_crash_begin_xen(st, guest_id, rd, ((struct xen_tp *)t)->x,
+				  g->priv, co, job);
 }
 
 static void xtp_done(ut_transport_t *t, ut_tp_guest_t *g, bool crashed)
