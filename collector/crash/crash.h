@@ -22,9 +22,18 @@ typedef struct ut_hosted_mem {
 	ut_mem_range_t *ranges; /* readable mappings, from /proc/PID/maps */
 	size_t nranges, cap;
 	struct file_map *files; /* file-backed mappings, for NT_FILE */
-	size_t nfiles;
+	size_t nfiles, file_names; /* ... and the bytes of their names */
+	char cut[256];          /* what the bounds below left out, or "" */
 	void *prpsinfo, *auxv, *ntfile; /* note payloads we own */
 } ut_hosted_mem_t;
+
+/* What the process decides and a capture must bound (the reason goes to
+ * the crash note, in m->cut): the mappings read (and put in NT_FILE), the
+ * bytes of NT_FILE's names, and the memory dumped (past it, the largest
+ * mappings are left out: stacks, heap and code stay). */
+#define UT_HOSTED_MAX_MAPPINGS 65536u
+#define UT_HOSTED_MAX_NAMES (16u << 20)
+#define UT_HOSTED_MAX_DUMP (64ull << 30)
 
 /* Map the memory of process (pid).  0, or -1 with a reason in (err). */
 int ut_hosted_mem_open(int pid, ut_hosted_mem_t *m, char *err, size_t errlen);

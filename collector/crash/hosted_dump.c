@@ -58,7 +58,12 @@ static int flush_mapping(ut_hosted_mem_t *m, const struct pending *p)
 {
 	if (!p->valid || p->hi <= p->lo)
 		return 0;
-	if (p->name[0] == '/') {
+	if (p->name[0] == '/' &&
+	    m->file_names + strlen(p->name) + 1 > UT_HOSTED_MAX_NAMES) {
+		if (!m->cut[0])
+			snprintf(m->cut, sizeof(m->cut), "NT_FILE cut at %u MiB "
+				 "of file names", UT_HOSTED_MAX_NAMES >> 20);
+	} else if (p->name[0] == '/') {
 		struct file_map *fm = realloc(m->files, (m->nfiles + 1) * sizeof(*fm));
 		if (!fm)
 			return -1;
@@ -69,6 +74,7 @@ static int flush_mapping(ut_hosted_mem_t *m, const struct pending *p)
 		fm[m->nfiles].path = strdup(p->name);
 		if (!fm[m->nfiles].path)
 			return -1;
+		m->file_names += strlen(p->name) + 1;
 		m->nfiles++;
 	}
 	/* Like the kernel: no unreadable mappings, no vvar/vsyscall, nothing
@@ -81,8 +87,54 @@ static int flush_mapping(ut_hosted_mem_t *m, const struct pending *p)
 			 (p->perms[2] == 'x' ? UT_MEM_X : 0));
 }
 
+static int len_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Past UT_HOSTED_MAX_DUMP, leave out the largest ranges (a guest's
+ * terabytes of untouched reservations), and say so in m->cut. */
+static void bound_dump(ut_hosted_mem_t *m)
+{
+	uint64_t total = 0, left = 0, *len, cut_len;
+	size_t nleft = 0, k = 0, ties = 0, n = strlen(m->cut);
+
+	for (size_t i = 0; i < m->nranges; i++)
+		total += m->ranges[i].len;
+	if (total <= UT_HOSTED_MAX_DUMP)
+		return;
+	if (!(len = malloc(m->nranges * sizeof(*len))))
+		return; /* then the core is written whole */
+	for (size_t i = 0; i < m->nranges; i++)
+		len[i] = m->ranges[i].len;
+	qsort(len, m->nranges, sizeof(*len), len_desc);
+	while (total > UT_HOSTED_MAX_DUMP) {
+		total -= len[nleft];
+		left += len[nleft++];
+	}
+	cut_len = len[nleft - 1]; /* drop the longer ones, and this many of
+				     this length: */
+	for (size_t i = 0; i < nleft; i++)
+		ties += len[i] == cut_len;
+	free(len);
+	for (size_t i = 0; i < m->nranges; i++) {
+		uint64_t l = m->ranges[i].len;
+		if (l > cut_len || (l == cut_len && ties && ties--))
+			continue;
+		m->ranges[k++] = m->ranges[i];
+	}
+	m->nranges = k;
+	snprintf(m->cut + n, sizeof(m->cut) - n, "%s%zu largest mapping%s "
+		 "(%.1f GiB) left out of the core: over its %llu GiB bound",
+		 n ? "; " : "", nleft, nleft == 1 ? "" : "s",
+		 left / 1073741824.0,
+		 (unsigned long long)(UT_HOSTED_MAX_DUMP >> 30));
+}
+
 int ut_hosted_mem_open(int pid, ut_hosted_mem_t *m, char *err, size_t errlen)
 {
+	size_t nmaps = 0;
 	char path[64], line[4096 + 256];
 	struct pending *p;
 	FILE *f;
@@ -123,6 +175,13 @@ int ut_hosted_mem_open(int pid, ut_hosted_mem_t *m, char *err, size_t errlen)
 			continue; /* a field line of the current mapping */
 		rc = flush_mapping(m, p);
 		memset(p, 0, sizeof(*p));
+		if (++nmaps > UT_HOSTED_MAX_MAPPINGS) {
+			size_t k = strlen(m->cut);
+			snprintf(m->cut + k, sizeof(m->cut) - k, "%sonly the first "
+				 "%u mappings read", k ? "; " : "",
+				 UT_HOSTED_MAX_MAPPINGS);
+			break;
+		}
 		p->valid = true;
 		p->lo = lo;
 		p->hi = hi;
@@ -139,6 +198,7 @@ int ut_hosted_mem_open(int pid, ut_hosted_mem_t *m, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	bound_dump(m);
 	m->src.ctx = m;
 	m->src.ranges = m->ranges;
 	m->src.nranges = m->nranges;
@@ -320,6 +380,8 @@ static int hs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 		return -1;
 	}
 	h->mem_open = true;
+	if (h->m.cut[0])
+		ut_note_append(note, notelen, "%sbounded capture: %s", h->m.cut);
 	memset(&h->thr, 0, sizeof(h->thr));
 	h->thr.tid = rec->tid ? rec->tid : (uint32_t)h->pid;
 	h->thr.signo = rec->kind == UT_CRASH_PANIC ? SIGABRT : rec->signo;

@@ -153,6 +153,7 @@ typedef struct xmem {
 	uint32_t domid;
 	bool pv;
 	uint64_t nframes;         /* pfns: [0, nframes) */
+	bool scan_cut;            /* nframes cut at MAX_SCAN_PFN */
 	uint64_t *p2m;            /* PV: pfn -> mfn (UT_INVALID_FRAME: none) */
 	ut_m2p_t m2p;             /* PV: mfn -> pfn */
 	ut_mem_range_t *phys;     /* populated pfns as ranges (paddr = addr) */
@@ -222,8 +223,10 @@ static int xmem_probe_hvm(xmem_t *m, char *err, size_t errlen)
 		return -1;
 	}
 	m->nframes = (uint64_t)max + 1;
-	if (m->nframes > MAX_SCAN_PFN)
+	if (m->nframes > MAX_SCAN_PFN) {
 		m->nframes = MAX_SCAN_PFN;
+		m->scan_cut = true;
+	}
 	for (uint64_t pfn = 0; pfn < m->nframes; pfn += PROBE_BATCH) {
 		uint32_t n = (uint32_t)(m->nframes - pfn < PROBE_BATCH
 					? m->nframes - pfn : PROBE_BATCH);
@@ -613,6 +616,12 @@ static int xs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 	if (rc) {
 		ut_note_append(note, notelen, "%sno core: %s", err);
 		return -1;
+	}
+	if (m->scan_cut) {
+		snprintf(err, sizeof(err), "%llu GiB",
+			 (unsigned long long)(MAX_SCAN_PFN * UT_PAGE_SIZE >> 30));
+		ut_note_append(note, notelen, "%sbounded capture: only the "
+			       "first %s of guest-physical space scanned", err);
 	}
 	/* The crashing vCPU's address space (thr[0].tid = vCPU + 1). */
 	xmem_layout(m, xs->thr[0].tid ? xs->thr[0].tid - 1 : 0, note, notelen);
