@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "own_area.h"
 #include "trace.h"
 
 UT_INSTANT(boom_soon, UT_U32(i))
@@ -31,21 +32,6 @@ static int64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Our own shared area, found in /proc/self/maps. */
-static struct ut_area_hdr *find_area(void)
-{
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "r");
-	unsigned long lo = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "/memfd:unitrace") && sscanf(line, "%lx-", &lo) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (struct ut_area_hdr *)lo;
 }
 
 static volatile int *volatile bad_ptr; /* NULL */
@@ -77,7 +63,7 @@ static int crash(unsigned long gib)
 static int steady(const char *stop)
 {
 	struct timespec nap = {0, 1000 * 1000};
-	struct ut_area_hdr *h = find_area();
+	struct ut_area_hdr *h = ut_test_own_area();
 	struct ut_ring_hdr *rh;
 	uint64_t tail;
 	int64_t last, gap = 0;

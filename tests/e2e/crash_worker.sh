@@ -41,13 +41,20 @@ UNITRACE_TEST_CAPTURE_GATE=$gate $UT collect -o "$db" --dir "$dir" \
 	--poll-ms 2 2>"$T/c.err" &
 COLL=$!
 
+# crash NAME KIND WHO: a demo guest named NAME crashes (KIND), A is its
+# pid; wait until its capture is held at the gate
+crash() {
+	rm -f "$gate" "$gate.held"
+	UNITRACE_DIR=$dir UNITRACE_NAME=$1 $DEMO --threads 2 --duration 30 \
+		--rate 2000 --crash "$2" --crash-after 0.2 >/dev/null 2>&1 &
+	A=$!
+	pids+=($A)
+	until_ok test -e "$gate.held"
+	ok $? "$3 crashed and its capture is held at the gate"
+}
+
 # ---- 1. A's capture is held; B is served meanwhile ----------------------
-UNITRACE_DIR=$dir UNITRACE_NAME=victim $DEMO --threads 2 --duration 30 \
-	--rate 2000 --crash null --crash-after 0.2 >/dev/null 2>&1 &
-A=$!
-pids+=($A)
-until_ok test -e "$gate.held"
-ok $? "A crashed and its capture is held at the gate"
+crash victim null A
 UNITRACE_DIR=$dir UNITRACE_NAME=bystander $G steady "$T/stop-b" >"$T/b.out" 2>&1 &
 Bp=$!
 pids+=($Bp)
@@ -82,13 +89,7 @@ until_ok db_is "$db" "SELECT status FROM guests WHERE name = 'bystander'" exited
 ok $? "B is stored as exited"
 
 # ---- 2. stopped while a capture is held: it is waited for and stored -----
-rm -f "$gate" "$gate.held"
-UNITRACE_DIR=$dir UNITRACE_NAME=victim2 $DEMO --threads 1 --duration 30 \
-	--rate 2000 --crash abort --crash-after 0.2 >/dev/null 2>&1 &
-A=$!
-pids+=($A)
-until_ok test -e "$gate.held"
-ok $? "A2 crashed and its capture is held"
+crash victim2 abort A2
 kill -TERM "$COLL"
 # (the collector may exit only after the capture: if it did not wait, the
 # crash row below would have no core and A2 no final status)

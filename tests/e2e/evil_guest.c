@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "own_area.h"
 #include "trace.h"
 #include "ut_crash.h"
 
@@ -42,21 +43,6 @@ static void nap_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
-}
-
-/* Our own shared area, found in /proc/self/maps. */
-static struct ut_area_hdr *find_area(void)
-{
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "r");
-	unsigned long lo = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "/memfd:unitrace") && sscanf(line, "%lx-", &lo) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (struct ut_area_hdr *)lo;
 }
 
 /* Publish a copy of area (h) as DIR/ENTRY, our own memfd (sealed, locked,
@@ -170,7 +156,7 @@ int main(int argc, char **argv)
 	ut_set_vcpu(0);
 	for (uint32_t i = 0; i < 1000; i++)
 		ut_good(i);
-	h = find_area();
+	h = ut_test_own_area();
 	if (!h) {
 		fprintf(stderr, "evil_guest: shared area not found\n");
 		return 1;
