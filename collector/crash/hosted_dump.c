@@ -314,7 +314,7 @@ int ut_hosted_notes(ut_hosted_mem_t *m, const char *exe_name,
 	return 0;
 }
 
-/* ---- the hosted source of ut_crash_capture --------------------------------- */
+/* ---- the hosted source of the capture sequence (crash.h) ------------------- */
 
 typedef struct hosted_src {
 	ut_crash_src_t s; /* first: the sequence's handle */

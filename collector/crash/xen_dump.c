@@ -534,7 +534,7 @@ static size_t gather_threads(ut_xen_t *x, uint32_t domid, bool hvm,
 	return n;
 }
 
-/* ---- the Xen source of ut_crash_capture ------------------------------------ */
+/* ---- the Xen source of the capture sequence (crash.h) --------------------- */
 
 typedef struct xen_src {
 	ut_crash_src_t s; /* first: the sequence's handle */
