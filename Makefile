@@ -348,6 +348,11 @@ check-valgrind: all
 	$(VALGRIND) $(UNITRACE) run -q -o $(B)/valgrind.db -- $(DEMO) --threads 2 \
 		--duration 1 --rate 2000 > $(B)/valgrind.log 2>&1 || \
 		{ cat $(B)/valgrind.log; exit 1; }; \
+	echo "valgrind unitrace run -- demo-guest --crash null (the capture worker)"; \
+	rm -f $(B)/valgrind-crash.db; rc=0; UNITRACE_CRASH_WAIT_MS=600000 \
+	$(VALGRIND) $(UNITRACE) run -q -o $(B)/valgrind-crash.db -- $(DEMO) \
+		--threads 2 --duration 3 --rate 2000 --crash null > $(B)/valgrind.log \
+		2>&1 || rc=$$?; [ $$rc = 139 ] || { cat $(B)/valgrind.log; exit 1; }; \
 	echo "valgrind unitrace ctl, and the guest's control thread"; \
 	rm -rf $(B)/valgrind-rv; \
 	UNITRACE_DIR=$(B)/valgrind-rv UNITRACE_NAME=vg $(VALGRIND) \
