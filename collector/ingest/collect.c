@@ -220,9 +220,9 @@ static long guest_drain(struct engine *e, struct cguest *g)
 	bool alive = e->tp->alive(e->tp, &g->t);
 	bool crashed = state == UT_STATE_CRASHED || g->t.crashed;
 	bool final = state == UT_STATE_EXITED || crashed || !alive;
-	bool caught_up = true;
 	long moved = 0;
 	int rc = ut_reader_schema(rd);
+	bool caught_up = !rd->schema_more; /* every type stored before DONE */
 
 	if (rc == -2)
 		return -1;
