@@ -72,6 +72,8 @@ enum {
 	UT_TP_REJECT = -1, /* reason in err: reject the guest */
 	UT_TP_STALE = -2,  /* its entry is stale, the guest gone: forget it */
 	UT_TP_RETRY = -3,  /* not (yet) ready: try again (reason may be in err) */
+	UT_TP_NOFD = -4,   /* out of descriptors (reason in err): not the
+	                      guest's fault, try again later, never reject */
 };
 
 typedef struct ut_transport ut_transport_t;
