@@ -29,7 +29,7 @@
 #define PENDING_MS 3000         /* how long a guest may stay in state INIT */
 #define RESCAN_MS 500
 #define RESCAN_MIN_MS 20        /* between rescans, and 4x the last one's cost */
-#define ATTACH_PER_CYCLE 32     /* new entries opened per cycle at most */
+#define ATTACH_PER_CYCLE 64     /* new entries opened per cycle at most */
 #define NOFD_WAIT_MS 200        /* out of descriptors: next try after this */
 #define REJECT_ROWS 100         /* rejected entries stored as guests rows */
 #define UT_COLLECT_MAX_ELFS 64   /* --elf options */

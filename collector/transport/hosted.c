@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,23 +33,53 @@ void ut_hosted_default_dir(char *buf, size_t cap)
 	ut_hosted_rendezvous_dir(buf, cap);
 }
 
-int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
-{
-	char target[128];
-	struct stat st;
-	ssize_t n;
-	int pid, fdn, end = 0, seals;
+/* Descriptors kept free for the store and the directory scan: a guest
+ * whose descriptor would take one of them waits (UT_TP_NOFD). */
+#define FD_RESERVE 16
 
-	memset(h, 0, sizeof(*h));
-	h->fd = -1;
-	n = readlink(path, target, sizeof(target) - 1);
+static bool fd_scarce(int fd)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	       (rlim_t)fd + FD_RESERVE >= rl.rlim_cur;
+}
+
+/* Read the link at (path) into (target): 0, or -1/-2 as ut_hosted_open. */
+static int read_link(const char *path, char *target, size_t cap, char *err,
+		     size_t errlen)
+{
+	ssize_t n = readlink(path, target, cap - 1);
+
 	if (n < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? -2 : -1;
 	}
 	target[n] = 0;
+	return 0;
+}
+
+int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
+{
+	char target[128], again[128], proc[64];
+	struct stat lst, st;
+	int pid, fdn, end = 0, seals, rc;
+
+	memset(h, 0, sizeof(*h));
+	h->fd = -1;
+	if (lstat(path, &lst) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? -2 : -1;
+	}
+	if (!S_ISLNK(lst.st_mode)) {
+		snprintf(err, errlen, "%s: not a symbolic link to a guest's "
+			 "/proc/PID/fd/N", path);
+		return -1;
+	}
+	if ((rc = read_link(path, target, sizeof(target), err, errlen)))
+		return rc;
 	if (sscanf(target, "/proc/%d/fd/%d%n", &pid, &fdn, &end) != 2 ||
-	    end != n || pid <= 0 || fdn < 0) {
+	    (size_t)end != strlen(target) || pid <= 0 || fdn < 0) {
 		snprintf(err, errlen, "%s: points to '%s', not to a guest's "
 			 "/proc/PID/fd/N", path, target);
 		return -1;
@@ -69,10 +100,24 @@ int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	h->fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	/* Open what was checked, not the link again: a link replaced
+	 * meanwhile cannot make us open another path (a device, a FIFO).
+	 * /proc/PID/fd/N reaches only a file that process holds open. */
+	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", pid, fdn);
+	h->fd = open(proc, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (h->fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? -2 : -1;
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		if (e == EMFILE || e == ENFILE)
+			return -3;
+		return e == ENOENT ? -2 : -1;
+	}
+	if (fd_scarce(h->fd)) {
+		snprintf(err, errlen, "%s: out of file descriptors (%d in use)",
+			 path, h->fd);
+		close(h->fd);
+		h->fd = -1;
+		return -3;
 	}
 	if (fstat(h->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular memory file", path);
@@ -84,19 +129,40 @@ int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
 			 "shrinking (is the guest built with this unitrace?)", path);
 		goto fail;
 	}
+	/* Whoever may write the directory must not point the collector at
+	 * another user's guest: the link's owner is the memfd's. */
+	if (lst.st_uid != st.st_uid) {
+		snprintf(err, errlen, "%s: a link owned by uid %u to the memory "
+			 "of uid %u", path, (unsigned)lst.st_uid,
+			 (unsigned)st.st_uid);
+		goto fail;
+	}
 	if (st.st_size < (off_t)sizeof(struct ut_area_hdr)) {
 		snprintf(err, errlen, "%s: %lld bytes, too small for a unitrace "
 			 "area", path, (long long)st.st_size);
 		goto fail;
 	}
+	/* The entry still names what we opened (the owner checked is the
+	 * owner of this link). */
+	if ((rc = read_link(path, again, sizeof(again), err, errlen)) ||
+	    strcmp(again, target) || lstat(path, &st) != 0 ||
+	    st.st_ino != lst.st_ino || st.st_uid != lst.st_uid) {
+		if (!rc)
+			snprintf(err, errlen, "%s: the link changed while it was "
+				 "opened", path);
+		close(h->fd);
+		h->fd = -1;
+		return rc == -2 ? -2 : -1;
+	}
+	if (fstat(h->fd, &st) != 0)
+		goto fail;
 	h->size = (uint64_t)st.st_size;
 	h->pid = pid;
 	h->guest_fd = fdn;
 	h->dev = (uint64_t)st.st_dev;
 	h->ino = (uint64_t)st.st_ino;
-	/* The link was read, then opened: it may have been replaced in
-	 * between.  What we opened must be what process (pid) holds as
-	 * descriptor (fdn): that pid is the guest's verified identity. */
+	/* What we opened must be what process (pid) holds as descriptor
+	 * (fdn) now: that pid is the guest's verified identity. */
 	if (!ut_hosted_same_process(h)) {
 		snprintf(err, errlen, "%s: what was opened is not descriptor %d "
 			 "of process %d (the link changed?)", path, fdn, pid);
@@ -250,6 +316,8 @@ static int htp_open(ut_transport_t *t, ut_tp_guest_t *g, char *err,
 	rc = ut_hosted_open(g->path, ht, err, errlen);
 	if (rc) {
 		free(ht);
+		if (rc == -3)
+			return UT_TP_NOFD;
 		if (rc == -2) { /* stale entry: the guest is gone */
 			unlink(g->path);
 			return UT_TP_STALE;

@@ -35,8 +35,10 @@ typedef struct ut_hosted {
 /* The default rendezvous directory (same rule as the hosted port). */
 void ut_hosted_default_dir(char *buf, size_t cap);
 /* Open and map the rendezvous entry at (path).  Refuses anything that is
- * not a symlink to /proc/PID/fd/N naming a sealed memfd.  0, or -1 with a
- * reason in (err); ENOENT-style failures return -2 (stale entry). */
+ * not a symlink to /proc/PID/fd/N naming a sealed memfd of the link's
+ * owner; opens that checked /proc path, never the link again.  0, or -1
+ * with a reason in (err); ENOENT-style failures return -2 (stale entry),
+ * -3 when out of descriptors (try again later). */
 int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen);
 /* True while the guest process holds its lock. */
 bool ut_hosted_alive(ut_hosted_t *h);

@@ -22,6 +22,8 @@
  *   types DIR N    a copy of its own area with a schema of N (1..65535)
  *                  distinct event types, published as flood-NAME.PID.ut in
  *                  DIR; waits until it is attached and exits
+ *   junk DIR N     N entries of junk in DIR (links to nowhere, named
+ *                  like guests), then exits
  *   rings SECONDS  floods every ring it has (run it with UNITRACE_RINGS=64)
  *                  from one thread for SECONDS, then prints how many
  *                  events it emitted
@@ -233,6 +235,19 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(how, "steal")) /* nobody collects our own area */
 		return argc > 3 ? steal(h, argv[2], argv[3]) : 2;
+	if (!strcmp(how, "junk") && argc > 3) {
+		char link[4096];
+		unsigned long n = strtoul(argv[3], NULL, 10);
+		for (unsigned long i = 0; i < n; i++) {
+			snprintf(link, sizeof(link), "%s/junk%lu.1.ut", argv[2], i);
+			if (symlink("/nonexistent/unitrace-junk", link) != 0) {
+				perror("evil_guest: junk");
+				return 1;
+			}
+		}
+		printf("evil-guest: %lu junk entries\n", n);
+		return 0;
+	}
 	if (!strcmp(how, "rings"))
 		return flood_rings(h, argc > 2 ? atof(argv[2]) : 1);
 	if (!strcmp(how, "types") && argc > 3) {

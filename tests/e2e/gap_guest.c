@@ -12,11 +12,15 @@
  *
  * Run it with a ring large enough for the longest stall (UNITRACE_RING_SIZE),
  * so that nothing is dropped and every event can be checked in the trace.
+ *
+ * "gap_guest idle" emits nothing: it only holds its area (and so one of
+ * the collector's descriptors) until SIGTERM.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "trace.h"
 
@@ -52,7 +56,7 @@ static struct ut_area_hdr *find_area(void)
 	return (struct ut_area_hdr *)lo;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sigaction sa;
 	struct ut_area_hdr *h;
@@ -67,6 +71,12 @@ int main(void)
 	sigaction(SIGINT, &sa, NULL);
 	if (ut_init(NULL) != 0)
 		return 1;
+	if (argc > 1 && !strcmp(argv[1], "idle")) {
+		while (!stop)
+			pause();
+		ut_shutdown();
+		return 0;
+	}
 	ut_set_vcpu(0);
 	if (!(h = find_area())) {
 		fprintf(stderr, "gap_guest: shared area not found\n");

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# No guest can stall another (issue 11): each attack runs beside a good
+# guest (gap_guest) that emits every 200 us and measures the longest time
+# its ring waited for the collector.  Asserted: states only (every good
+# event stored, the good guests attached, the collector running, the
+# attacker marked with a reason).  Printed, never asserted: the longest
+# good-guest gap during each attack.  TAP output.
+set -u
+B=${B:-build}
+UT=$B/unitrace
+EVIL=$B/tests/e2e/evil_guest
+GAP=$B/tests/e2e/gap_guest
+T=$(mktemp -d /tmp/ut-hostile.XXXXXX)
+. "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+db_is() { [ "$(q "$1" "$2" 2>/dev/null)" = "$3" ]; }
+db_ge() { [ "$(q "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ] 2>/dev/null; }
+
+for bin in "$UT" "$EVIL" "$GAP"; do
+	if [ ! -x "$bin" ]; then echo "not ok 1 - $bin not built"; exit 1; fi
+done
+
+# collector NAME [COMMAND PREFIX...]: a collector of its own for one attack
+# (db $T/NAME.db, directory $T/rv-NAME); sets db, dir, COLL
+collector() {
+	local name=$1
+	shift
+	db=$T/$name.db dir=$T/rv-$name
+	"$@" $UT collect -o "$db" --dir "$dir" --poll-ms 2 2>"$T/$name.err" &
+	COLL=$!
+	PIDS+=("$COLL")
+	until_ok test -d "$dir"
+}
+
+# good_start NAME: a good guest in $dir, attached; sets GOOD
+good_start() {
+	UNITRACE_DIR=$dir UNITRACE_NAME=$1 UNITRACE_RINGS=1 \
+		UNITRACE_RING_SIZE=16M $GAP >"$T/$1.out" 2>&1 &
+	GOOD=$!
+	PIDS+=("$GOOD")
+	until_ok grep -q attached "$T/$1.out"
+}
+
+# good_check NAME ATTACK: stop the good guest; all its events are stored;
+# print its longest gap
+good_check() {
+	local name=$1 attack=$2 ev gap
+	kill -TERM "$GOOD"
+	wait "$GOOD"
+	ev=$(sed -n 's/^gap-guest: \([0-9]*\) events.*/\1/p' "$T/$name.out")
+	gap=$(sed -n 's/.*longest gap \([0-9]*\) ms$/\1/p' "$T/$name.out")
+	until_ok db_is "$db" "SELECT status FROM guests WHERE name = '$name'" exited
+	ok $? "$attack: the good guest is served to the end ($(q "$db" "SELECT status FROM guests WHERE name = '$name'"))"
+	is "$(q "$db" "SELECT count(*) FROM events e JOIN lanes l ON l.id = e.lane
+		JOIN guests g ON g.id = l.guest_id WHERE g.name = '$name'")" \
+		"${ev:-none}" "$attack: every good event stored"
+	echo "# longest good-guest gap during $attack: ${gap:-?} ms"
+}
+
+# collector_ok ATTACK: still running; then stopped cleanly
+collector_stop() {
+	kill -0 "$COLL" 2>/dev/null
+	ok $? "$1: the collector is still running"
+	kill -TERM "$COLL"
+	wait "$COLL"
+	ok $? "$1: the collector exits 0"
+}
+
+# ---- 1. schema floods: 8000 and 65535 event types -----------------------
+for nt in 8000 65535; do
+	collector "types$nt"
+	good_start "good-t$nt"
+	UNITRACE_DIR=$dir UNITRACE_NAME=evil-t$nt UNITRACE_RINGS=1 \
+		$EVIL types "$dir" $nt >"$T/evil-t$nt.out" 2>&1
+	until_ok db_is "$db" "SELECT status FROM guests WHERE name = 'flood'" exited
+	ok $? "$nt types: the flooding guest is finished ($(q "$db" "SELECT status FROM guests WHERE name = 'flood'"))"
+	is "$(q "$db" "SELECT count(*) FROM event_types t JOIN guests g ON g.id = t.guest_id WHERE g.name = 'flood'")" \
+		"$nt" "$nt types: every type stored"
+	v=$(q "$db" "SELECT count(*) FROM event_views")
+	ok $(( v <= 1024 ? 0 : 1 )) "$nt types: views bounded ($v)"
+	good_check "good-t$nt" "a schema of $nt types"
+	collector_stop "$nt types"
+done
+
+# ---- 2. 60 000 junk entries in the rendezvous directory -----------------
+collector junk
+good_start good-junk
+first=$GOOD
+UNITRACE_DIR=$T/elsewhere $EVIL junk "$dir" 60000 >"$T/junk.out" 2>&1
+ok $? "60000 junk entries created"
+good_start late-junk # attached once the queue reaches it
+late=$GOOD
+ok 0 "junk: a guest published after the junk is attached"
+until_ok grep -q "later rejections are counted" "$T/junk.err"
+ok $? "junk: rejections past the first 100 are counted, not stored"
+is "$(q "$db" "SELECT count(*) FROM guests WHERE status = 'rejected'")" 100 \
+	"junk: 100 rejected entries stored, not 60000"
+hwm=$(sed -n 's/^VmHWM:[[:space:]]*//p' /proc/$COLL/status)
+GOOD=$first good_check good-junk "60000 junk entries"
+GOOD=$late good_check late-junk "60000 junk entries (guest published after them)"
+echo "# collector peak memory with 60000 junk entries: $hwm"
+collector_stop "60000 junk entries"
+is "$(grep -c "later rejections are counted" "$T/junk.err")" 1 "junk: said once"
+grep -q "more entries rejected and not stored" "$T/junk.err"
+ok $? "junk: the others counted at exit ($(grep -o '[0-9]* more entries rejected' "$T/junk.err"))"
+
+exit 0
