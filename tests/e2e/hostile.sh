@@ -112,4 +112,65 @@ is "$(grep -c "later rejections are counted" "$T/junk.err")" 1 "junk: said once"
 grep -q "more entries rejected and not stored" "$T/junk.err"
 ok $? "junk: the others counted at exit ($(grep -o '[0-9]* more entries rejected' "$T/junk.err"))"
 
+# ---- 3. descriptor pressure: 300 idle guests, a collector limited to 256 -
+collector nofd prlimit --nofile=256:256
+good_start good-nofd
+first=$GOOD
+idle=()
+for ((i = 0; i < 300; i++)); do
+	UNITRACE_DIR=$dir UNITRACE_NAME=idle-$i UNITRACE_RINGS=1 \
+		UNITRACE_RING_SIZE=64K $GAP idle >/dev/null 2>&1 &
+	idle+=($!)
+	PIDS+=($!)
+done
+until_ok grep -q "out of file descriptors" "$T/nofd.err"
+ok $? "nofd: out of descriptors, said ($(grep -o 'out of file descriptors.*' "$T/nofd.err" | head -1))"
+attached=$(q "$db" "SELECT count(*) FROM guests WHERE name LIKE 'idle-%'")
+# 150 attached ones go: the others, waiting, are attached then
+for p in $(q "$db" "SELECT pid FROM guests WHERE name LIKE 'idle-%' LIMIT 150"); do
+	kill -TERM "$p"
+done
+until_ok db_is "$db" "SELECT count(*) FROM guests WHERE name LIKE 'idle-%'" 300
+ok $? "nofd: every idle guest attached in the end ($attached before descriptors were freed, $(q "$db" "SELECT count(*) FROM guests WHERE name LIKE 'idle-%'") after)"
+is "$(q "$db" "SELECT count(*) FROM guests WHERE status = 'rejected'")" 0 \
+	"nofd: no guest rejected for want of descriptors"
+good_start late-nofd
+ok 0 "nofd: a guest started later is attached"
+good_check late-nofd "descriptor pressure (guest started later)"
+GOOD=$first good_check good-nofd "descriptor pressure (300 idle guests, limit 256)"
+for p in "${idle[@]}"; do kill -TERM "$p" 2>/dev/null; done
+collector_stop "descriptor pressure"
+is "$(grep -c "out of file descriptors" "$T/nofd.err")" 1 "nofd: said once"
+
+# ---- 4. a guest flooding 64 rings ---------------------------------------
+collector rings
+good_start good-rings
+UNITRACE_DIR=$dir UNITRACE_NAME=evil-rings UNITRACE_RINGS=64 \
+	UNITRACE_RING_SIZE=256K $EVIL rings 3 >"$T/evil-rings.out" 2>&1
+ok $? "rings: the flood ran ($(cat "$T/evil-rings.out"))"
+until_ok db_is "$db" "SELECT status FROM guests WHERE name = 'evil-rings'" exited
+ok $? "rings: the flooding guest is finished ($(q "$db" "SELECT status FROM guests WHERE name = 'evil-rings'"))"
+good_check good-rings "a flood of 64 rings"
+collector_stop "a flood of 64 rings"
+
+# ---- 5. links ------------------------------------------------------------
+# (a) a link in the directory, owned by another user than the guest's,
+# naming the guest's memfd: rejected (the guest publishes elsewhere)
+collector links
+UNITRACE_DIR=$T/own UNITRACE_NAME=victim UNITRACE_RINGS=1 $GAP idle \
+	>/dev/null 2>&1 &
+vpid=$!
+PIDS+=($vpid)
+until_ok test -L "$T/own/victim.$vpid.ut"
+mkdir "$T/plant"
+ln -s "$(readlink "$T/own/victim.$vpid.ut")" "$T/plant/planted.$vpid.ut"
+chown -h nobody "$T/plant/planted.$vpid.ut"
+mv "$T/plant/planted.$vpid.ut" "$dir/" # whole, already owned by nobody
+until_ok db_is "$db" "SELECT count(*) FROM guests WHERE name = 'planted' OR name = 'victim'" 1
+r=$(q "$db" "SELECT status || ': ' || coalesce(reason, '') FROM guests")
+case "$r" in rejected:*"owned by uid"*) r0=0 ;; *) r0=1 ;; esac
+ok $r0 "a link owned by another user to a guest's memfd is rejected ($r)"
+kill -TERM $vpid
+collector_stop "links"
+
 exit 0
