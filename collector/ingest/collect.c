@@ -29,7 +29,8 @@
 #define PENDING_MS 3000         /* how long a guest may stay in state INIT */
 #define RESCAN_MS 500
 #define RESCAN_MIN_MS 20        /* between rescans, and 4x the last one's cost */
-#define ATTACH_PER_CYCLE 64     /* new entries opened per cycle at most */
+#define ATTACH_PER_CYCLE 64     /* new entries opened per cycle at most, */
+#define ATTACH_MS 20            /* ... and no more after this much time */
 #define NOFD_WAIT_MS 200        /* out of descriptors: next try after this */
 #define REJECT_ROWS 100         /* rejected entries stored as guests rows */
 #define UT_COLLECT_MAX_ELFS 64   /* --elf options */
@@ -86,7 +87,8 @@ struct engine {
 	uint32_t gen;
 	int64_t scan_cost_ms;
 	int64_t nofd_until;   /* no entry is opened before (ms) */
-	bool nofd_said;       /* the message about it was printed */
+	bool nofd;            /* the last open ran out of descriptors */
+	int64_t nofd_said_ms; /* when that was last said (once a minute) */
 	unsigned rejected;    /* rejections stored as rows (REJECT_ROWS) */
 	uint64_t rejected_unstored;
 };
@@ -192,16 +194,20 @@ static int guest_attach(struct engine *e, struct cguest *g)
 		if (rc == UT_TP_NOFD) {
 			/* Not the guest's fault: it waits in the queue, and
 			 * nothing is opened for a while. */
-			if (!e->nofd_said && !e->o->quiet)
+			int64_t now = ut_now_ms();
+			if ((!e->nofd_said_ms || now - e->nofd_said_ms >= 60000) &&
+			    !e->o->quiet) {
 				ut_msg(e->o->cmd, "%s; guests wait until descriptors "
 				       "are free (raise the limit: ulimit -n)", err);
-			e->nofd_said = true;
+				e->nofd_said_ms = now;
+			}
+			e->nofd = true;
 			e->nofd_until = ut_now_ms() + NOFD_WAIT_MS;
 			g->phase = G_DONE; /* freed after this cycle, requeued */
 			snprintf(g->status, sizeof(g->status), "nofd");
 			return 0;
 		}
-		e->nofd_said = false;
+		e->nofd = false;
 		if (rc < 0)
 			return guest_reject(e, g, err);
 		/* the same area through a second entry (another link to the
@@ -484,10 +490,14 @@ static void entry_forget(struct engine *e, struct entry *x)
 static int guests_from_queue(struct engine *e)
 {
 	struct entry *x;
+	int n = 0;
 
 	if (ut_now_ms() < e->nofd_until)
 		return 0;
-	for (int n = 0; n < ATTACH_PER_CYCLE && (x = entry_unqueue(e)); n++) {
+	for (struct cguest *g = e->guests; g; g = g->next)
+		if (g->phase == G_PENDING && !g->t.map)
+			n++; /* popped before, not opened yet */
+	for (; n < ATTACH_PER_CYCLE && (x = entry_unqueue(e)); n++) {
 		struct cguest *g = calloc(1, sizeof(*g));
 		if (!g) {
 			entry_queue(e, x);
@@ -603,7 +613,7 @@ static bool wait_dir(struct engine *e, int ms)
 
 static bool all_done(struct engine *e)
 {
-	if (e->qhead && !e->nofd_said) /* entries not opened yet */
+	if (e->qhead && !e->nofd) /* entries not opened yet */
 		return false;
 	for (struct cguest *g = e->guests; g; g = g->next)
 		if (g->phase != G_DONE)
@@ -615,13 +625,17 @@ static bool all_done(struct engine *e)
 static long cycle(struct engine *e)
 {
 	long moved = 0;
+	int64_t t0 = ut_now_ms();
 
 	if (guests_from_queue(e))
 		return -1;
 	if (ut_store_begin(e->st))
 		return -1;
 	for (struct cguest *g = e->guests; g; g = g->next) {
-		if (g->phase == G_PENDING && guest_attach(e, g))
+		/* attaching many new guests at once waits for a later cycle
+		 * past ATTACH_MS: the guests being served come first */
+		if (g->phase == G_PENDING && (g->t.map ||
+		    ut_now_ms() - t0 < ATTACH_MS) && guest_attach(e, g))
 			goto fail;
 		if (g->phase == G_LIVE) {
 			long n = guest_drain(e, g);
