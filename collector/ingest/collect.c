@@ -625,7 +625,7 @@ static bool all_done(struct engine *e)
 static long cycle(struct engine *e)
 {
 	long moved = 0;
-	int64_t t0 = ut_now_ms();
+	int64_t attach_ms = 0; /* spent opening new guests in this cycle */
 
 	if (guests_from_queue(e))
 		return -1;
@@ -634,9 +634,12 @@ static long cycle(struct engine *e)
 	for (struct cguest *g = e->guests; g; g = g->next) {
 		/* attaching many new guests at once waits for a later cycle
 		 * past ATTACH_MS: the guests being served come first */
-		if (g->phase == G_PENDING && (g->t.map ||
-		    ut_now_ms() - t0 < ATTACH_MS) && guest_attach(e, g))
-			goto fail;
+		if (g->phase == G_PENDING && (g->t.map || attach_ms < ATTACH_MS)) {
+			int64_t t0 = ut_now_ms();
+			if (guest_attach(e, g))
+				goto fail;
+			attach_ms += ut_now_ms() - t0;
+		}
 		if (g->phase == G_LIVE) {
 			long n = guest_drain(e, g);
 			if (n < 0)
