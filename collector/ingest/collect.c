@@ -24,7 +24,7 @@
 #include "transport.h"
 #include "xen.h"
 
-#define GUEST_BUDGET (4u << 20) /* bytes per guest per cycle, all its rings */
+#define GUEST_BUDGET (1u << 20) /* bytes per guest per cycle, all its rings */
 #define BUSY_BYTES (64u << 10)  /* a cycle that moved less than this sleeps */
 #define PENDING_MS 3000         /* how long a guest may stay in state INIT */
 #define RESCAN_MS 500
@@ -85,7 +85,9 @@ struct engine {
 	size_t tabcap, nentries;
 	struct entry *qhead, **qtail;
 	uint32_t gen;
-	int64_t scan_cost_ms;
+	int64_t scan_cost_ms; /* of the last complete pass */
+	int64_t pass_ms;      /* of the pass under way, so far */
+	bool scan_partial;    /* a pass is under way */
 	int64_t nofd_until;   /* no entry is opened before (ms) */
 	bool nofd;            /* the last open ran out of descriptors */
 	int64_t nofd_said_ms; /* when that was last said (once a minute) */
@@ -548,9 +550,16 @@ static void guests_unattached(struct engine *e)
 static void rescan(struct engine *e)
 {
 	int64_t t0 = ut_now_ms();
+	int rc;
 
-	e->gen++;
-	if (e->tp->scan(e->tp, guest_found, e) < 0)
+	if (!e->scan_partial) {
+		e->gen++;
+		e->pass_ms = 0;
+	}
+	rc = e->tp->scan(e->tp, guest_found, e);
+	e->pass_ms += ut_now_ms() - t0;
+	e->scan_partial = rc == 1;
+	if (rc) /* unreadable, or the pass goes on in the next cycle */
 		return;
 	for (struct cguest **pp = &e->guests; *pp;) {
 		struct cguest *g = *pp;
@@ -576,16 +585,20 @@ static void rescan(struct engine *e)
 				pp = &x->hnext;
 			}
 		}
-	e->scan_cost_ms = ut_now_ms() - t0;
+	e->scan_cost_ms = e->pass_ms + (ut_now_ms() - t0);
 }
 
 /* A rescan is due: every RESCAN_MS, or on a change; never more often
- * than RESCAN_MIN_MS and four times what the last one cost, so a
- * directory of 60 000 entries costs a bounded share of the time. */
+ * than RESCAN_MIN_MS and four times what the last pass cost, so a
+ * directory of 60 000 entries costs a bounded share of the time; and in
+ * every cycle while a pass is under way (each call reads a bounded part
+ * of the list). */
 static bool rescan_due(struct engine *e, int64_t last, bool changed)
 {
 	int64_t since = ut_now_ms() - last;
 
+	if (e->scan_partial)
+		return true;
 	if (since < RESCAN_MIN_MS || since < 4 * e->scan_cost_ms)
 		return false;
 	return changed || since >= RESCAN_MS;
@@ -759,9 +772,11 @@ int ut_collect(ut_collect_opts_t *o)
 		if (wait_dir(&e, 0))
 			changed = true;
 		if (rescan_due(&e, last_scan, changed)) {
-			last_scan = ut_now_ms();
+			if (!e.scan_partial) { /* a new pass */
+				last_scan = ut_now_ms();
+				changed = false;
+			}
 			rescan(&e);
-			changed = false;
 		}
 		long moved = cycle(&e);
 		if (moved < 0) {

@@ -216,7 +216,12 @@ struct hosted_tp {
 	ut_transport_t ops; /* first: the engine's handle */
 	char dir[PATH_MAX - NAME_MAX - 2];
 	int ino;            /* inotify on dir; -1 before start */
+	DIR *pass;          /* a scan under way (SCAN_BATCH entries a call) */
 };
+
+/* Directory entries read per call of scan: a directory of 60 000 entries
+ * is read over several cycles, not in one. */
+#define SCAN_BATCH 2048
 
 static bool is_entry(const char *name)
 {
@@ -262,11 +267,15 @@ static int htp_scan(ut_transport_t *t, ut_tp_found_fn found, void *ctx)
 	struct hosted_tp *h = (struct hosted_tp *)t;
 	char label[NAME_MAX + 1], path[PATH_MAX];
 	struct dirent *de;
-	DIR *d;
+	int n = 0;
 
-	if (!(d = opendir(h->dir)))
+	if (!h->pass && !(h->pass = opendir(h->dir)))
 		return -1;
-	while ((de = readdir(d))) {
+	for (;;) {
+		if (n++ == SCAN_BATCH)
+			return 1; /* the rest of this pass at the next call */
+		if (!(de = readdir(h->pass)))
+			break;
 		if (!is_entry(de->d_name))
 			continue;
 		snprintf(label, sizeof(label), "%s", de->d_name);
@@ -274,10 +283,14 @@ static int htp_scan(ut_transport_t *t, ut_tp_found_fn found, void *ctx)
 			if (label[i] < 0x20 || label[i] >= 0x7f)
 				label[i] = '?';
 		snprintf(path, sizeof(path), "%s/%s", h->dir, de->d_name);
-		if (found(ctx, de->d_name, label, path, 0))
-			break;
+		if (found(ctx, de->d_name, label, path, 0)) {
+			closedir(h->pass);
+			h->pass = NULL;
+			return -1;
+		}
 	}
-	closedir(d);
+	closedir(h->pass);
+	h->pass = NULL;
 	return 0;
 }
 
@@ -396,6 +409,8 @@ static void htp_destroy(ut_transport_t *t)
 		return;
 	if (h->ino >= 0)
 		close(h->ino);
+	if (h->pass)
+		closedir(h->pass);
 	free(h);
 }
 

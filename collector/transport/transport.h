@@ -94,7 +94,10 @@ struct ut_transport {
 	/* What we watch, for the start-up line. */
 	const char *(*watching)(ut_transport_t *t);
 	/* List the guests published now through (found).  -1 if the list
-	 * could not be read (then nothing is forgotten). */
+	 * could not be read (then nothing is forgotten), 0 when the list is
+	 * complete, 1 when only part of it was read: the next call goes on
+	 * (a long list is read over several cycles; what was not listed yet
+	 * is not gone). */
 	int (*scan)(ut_transport_t *t, ut_tp_found_fn found, void *ctx);
 	/* After a successful scan: is (g) still published? */
 	bool (*listed)(ut_transport_t *t, const ut_tp_guest_t *g);
