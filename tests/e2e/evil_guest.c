@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest_area.h"
 #include "trace.h"
 #include "ut_crash.h"
 
@@ -50,21 +51,6 @@ static void nap_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
-}
-
-/* Our own shared area, found in /proc/self/maps. */
-static struct ut_area_hdr *find_area(void)
-{
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "r");
-	unsigned long lo = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "/memfd:unitrace") && sscanf(line, "%lx-", &lo) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (struct ut_area_hdr *)lo;
 }
 
 /* Publish a copy of area (h), grown by (extra) bytes, as DIR/ENTRY, our

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest_area.h"
 #include "trace.h"
 
 UT_INSTANT(tick, UT_U64(i))
@@ -39,21 +40,6 @@ static int64_t now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Our own shared area, found in /proc/self/maps. */
-static struct ut_area_hdr *find_area(void)
-{
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "r");
-	unsigned long lo = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, "/memfd:unitrace") && sscanf(line, "%lx-", &lo) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (struct ut_area_hdr *)lo;
 }
 
 int main(int argc, char **argv)
