@@ -173,4 +173,32 @@ ok $r0 "a link owned by another user to a guest's memfd is rejected ($r)"
 kill -TERM $vpid
 collector_stop "links"
 
+# (b) the link replaced between being read and being opened (made certain
+# by an LD_PRELOAD readlink that swaps it, right after each read, for a
+# link to a FIFO): the collector opens the target it read and checked,
+# never the link again, so it never opens the FIFO
+if so=$T/swap_link.so && ${CC:-cc} -shared -fPIC -o "$so" \
+	"$(dirname "$0")/preload/swap_link.c" -ldl 2>"$T/cc.err"; then
+	UNITRACE_DIR=$T/own2 UNITRACE_NAME=victim2 UNITRACE_RINGS=1 $GAP idle \
+		>/dev/null 2>&1 &
+	vpid=$!
+	PIDS+=($vpid)
+	until_ok test -L "$T/own2/victim2.$vpid.ut"
+	mkfifo "$T/bait"
+	collector swap env LD_PRELOAD="$so" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		UT_TEST_SWAP_LINK="$T/rv-swap/race.$vpid.ut" UT_TEST_SWAP_TO="$T/bait"
+	mkdir "$T/stage"
+	ln -s "$(readlink "$T/own2/victim2.$vpid.ut")" "$T/stage/race.$vpid.ut"
+	mv "$T/stage/race.$vpid.ut" "$dir/"
+	until_ok db_is "$db" "SELECT count(*) FROM guests" 1
+	r=$(q "$db" "SELECT status || ': ' || coalesce(reason, '') FROM guests")
+	case "$r" in rejected:*"changed while it was opened"*) r0=0 ;; *) r0=1 ;; esac
+	ok $r0 "a link swapped after it was read: the FIFO it then names is never opened ($r)"
+	kill -TERM $vpid
+	collector_stop "a swapped link"
+else
+	skip "a link swapped after it was read" "no C compiler for the LD_PRELOAD ($(head -1 "$T/cc.err"))"
+fi
+
 exit 0
