@@ -28,9 +28,10 @@
 #define BUSY_BYTES (64u << 10)  /* a cycle that moved less than this sleeps */
 #define PENDING_MS 3000         /* how long a guest may stay in state INIT */
 #define RESCAN_MS 500
-#define RESCAN_MIN_MS 20        /* between rescans, and 4x the last one's cost */
-#define ATTACH_PER_CYCLE 64     /* new entries opened per cycle at most, */
-#define ATTACH_MS 20            /* ... and no more after this much time */
+#define RESCAN_MIN_MS 20        /* between passes, and 4x the last one's cost */
+#define ATTACH_PER_CYCLE 64     /* entries taken from the queue, not yet
+                                   opened, at most */
+#define ATTACH_MS 20            /* a cycle opens no more after this long */
 #define NOFD_WAIT_MS 200        /* out of descriptors: next try after this */
 #define REJECT_ROWS 100         /* rejected entries stored as guests rows */
 #define UT_COLLECT_MAX_ELFS 64   /* --elf options */
