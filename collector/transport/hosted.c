@@ -107,9 +107,12 @@ int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
 	h->fd = open(proc, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (h->fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		if (e == EMFILE || e == ENFILE)
+		if (e == EMFILE || e == ENFILE) {
+			snprintf(err, errlen, "%s: out of file descriptors (%s)",
+				 path, strerror(e));
 			return -3;
+		}
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return e == ENOENT ? -2 : -1;
 	}
 	if (fd_scarce(h->fd)) {
