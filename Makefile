@@ -5,6 +5,7 @@
 #   make test        install what is missing, build, unit tests, then
 #                    end-to-end tests; ends "N passed, N failed"
 #   make check T=viewer   one test (a unit test name or an e2e script name)
+#   make test-load   the same tests with every core saturated by stress-ng
 #   make deps        install the Debian packages that are missing (root)
 #   make             build everything into $(B)/
 #   make check-asan  the same tests built with ASan + UBSan (into build-asan/)
@@ -128,7 +129,7 @@ TEST_OBJ := $(call obj,$(wildcard tests/unit/test_*.c) $(wildcard tests/e2e/*.c)
 	$(BENCH_SRC) tests/port_test.c collector/cli/main.c examples/demo-guest/demo.c \
 	examples/common/workload.c)
 
-.PHONY: pvh-demo unikraft-app test-xen all deps test check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
+.PHONY: pvh-demo unikraft-app test-xen all deps test test-load check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
 	check-headers check-freestanding FORCE
 all: $(UNITRACE) $(LIB_GUEST) $(LIB_XEN_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
 	$(E2E_PROGS) $(BENCHES) $(TEST_OBJ) check-freestanding pvh-demo unikraft-app
@@ -331,6 +332,11 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) SAN='$(SAN)' tests/run.sh
 
+# The tests under load: every core busy with a CPU hog (tests/run.sh).
+test-load: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) SAN='$(SAN)' UT_LOAD=1 tests/run.sh $(T)
+
 # One test: a unit test (T=test_store or T=store) or an e2e script (T=viewer).
 check: all
 	@B=$(B) SAN='$(SAN)' tests/run.sh $(T)
@@ -398,6 +404,8 @@ DEB_PACKAGES += lldb elfutils
 DEB_PACKAGES += flex bison
 # reads the CTF export back (tests/e2e/export_ctf.sh)
 DEB_PACKAGES += babeltrace2
+# the CPU hog of make test-load
+DEB_PACKAGES += stress-ng
 
 # Installs only what is missing (so `make test` and `make demo` may run it
 # every time); needs root when something is missing.

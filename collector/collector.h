@@ -126,6 +126,7 @@ typedef struct ut_reader {
 	uint32_t nr_rings;
 	ut_rd_ring_t rings[UT_MAX_RINGS];
 	uint32_t ntypes;    /* schema entries parsed so far */
+	bool schema_more;   /* published entries left for the next call */
 	ut_evtype_t *types; /* [schema_cap], index = id - UT_EVENT_ID_FIRST */
 	uint8_t *buf;       /* copy-out buffer, UT_READER_CHUNK bytes */
 	/* Called for each new event type before its first event: 0, > 0
@@ -143,9 +144,12 @@ typedef struct ut_reader {
  * with the reason in r->err (bad magic, byte order, ABI version, layout). */
 int ut_reader_attach(ut_reader_t *r, void *base, uint64_t size);
 void ut_reader_free(ut_reader_t *r);
-/* Parse schema entries published since the last call; each new type goes
- * to r->on_type (if set).  0, -1 with r->err (also when on_type blamed
- * the guest), or -2 if on_type failed (the store). */
+/* Parse schema entries published since the last call, at most
+ * UT_READER_SCHEMA_BATCH of them (r->schema_more: some are left for the
+ * next call, so one guest's schema cannot hold the collector up); each new
+ * type goes to r->on_type (if set).  0, -1 with r->err (also when on_type
+ * blamed the guest), or -2 if on_type failed (the store). */
+#define UT_READER_SCHEMA_BATCH 256u
 int ut_reader_schema(ut_reader_t *r);
 /* Ring (i) was stored up to sequence number (last_seq) by an earlier
  * collector: skip records up to it, count gaps after it as lost. */

@@ -6,6 +6,10 @@
 #
 #   tests/run.sh [NAME]   only the test NAME: a unit test (test_store or
 #                         store) or an end-to-end script (viewer or viewer.sh)
+#
+# UT_LOAD=1 (make test-load) runs the same tests with every core saturated
+# by a CPU hog (stress-ng --cpu N, N = the number of cores): no outcome may
+# depend on timing, so every test must pass this way too.
 set -u
 only=${1:-}
 only=${only%.sh}
@@ -16,7 +20,23 @@ cd "$top"
 export B UT_TOP="$top"
 passed=0 failed=0 skipped=0
 log=$(mktemp -d)
-trap 'rm -rf "$log"' EXIT
+hog=
+trap 'rm -rf "$log"; [ -z "$hog" ] || kill "$hog" 2>/dev/null' EXIT
+
+if [ "${UT_LOAD:-0}" = 1 ]; then
+	command -v stress-ng >/dev/null || {
+		echo "not ok - load mode: stress-ng is missing (make deps installs it)"
+		echo; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+	cores=$(nproc)
+	stress-ng --cpu "$cores" --cpu-method matrixprod --timeout 4h -q &
+	hog=$!
+	# the hog is running once its workers are (a state, not a delay)
+	for ((i = 0; i < 600; i++)); do
+		[ "$(pgrep -c -P "$hog" 2>/dev/null || echo 0)" -ge "$cores" ] && break
+		sleep 0.05
+	done
+	echo "# load mode: stress-ng --cpu $cores (pid $hog, $(pgrep -c -P "$hog") workers) saturates every core during the tests"
+fi
 
 run_one() { # name, command...
 	local name=$1; shift
@@ -58,5 +78,6 @@ if [ -n "$only" ] && [ $((passed + failed + skipped)) -eq 0 ]; then
 fi
 
 echo
+[ -z "$hog" ] || echo "# under load: stress-ng --cpu $cores ran through every test"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

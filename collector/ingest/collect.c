@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,10 +36,16 @@
 #include "transport.h"
 #include "xen.h"
 
-#define RING_BUDGET (4u << 20)  /* bytes per ring per cycle */
+#define GUEST_BUDGET (1u << 20) /* bytes per guest per cycle, all its rings */
 #define BUSY_BYTES (64u << 10)  /* a cycle that moved less than this sleeps */
 #define PENDING_MS 3000         /* how long a guest may stay in state INIT */
 #define RESCAN_MS 500
+#define RESCAN_MIN_MS 20        /* between passes, and 4x the last one's cost */
+#define ATTACH_PER_CYCLE 64     /* entries taken from the queue, not yet
+                                   opened, at most */
+#define ATTACH_MS 20            /* a cycle opens no more after this long */
+#define NOFD_WAIT_MS 200        /* out of descriptors: next try after this */
+#define REJECT_ROWS 100         /* rejected entries stored as guests rows */
 #define UT_COLLECT_MAX_ELFS 64   /* --elf options */
 #define CAPTURE_POLL_MS 5       /* longest idle wait while a capture runs */
 
@@ -47,6 +54,23 @@
 enum phase { G_PENDING, G_LIVE, G_CAPTURING, G_DONE };
 
 struct engine;
+struct cguest;
+
+/* One published entry, known by its name (a hash table, so a rescan of a
+ * directory of n entries costs O(n)): a guest being served (g), an entry
+ * waiting in the queue to be opened, or one rejected (or found stale)
+ * that stays here, small, only so it is not tried again while it is
+ * published.  name, label and path follow each other in str[]. */
+struct entry {
+	struct entry *hnext;  /* hash chain */
+	struct entry *qnext;  /* the queue of entries to open */
+	struct cguest *g;     /* NULL: not (or no longer) attached */
+	uint32_t gen;         /* the last scan that listed it */
+	uint32_t id;
+	bool queued;
+	uint16_t label_off, path_off;
+	char str[];
+};
 
 /* One crash capture handed to the worker.  The worker touches only this
  * (job, and next/done under the worker's lock). */
@@ -59,6 +83,7 @@ struct capture {
 struct cguest {
 	struct cguest *next;
 	struct engine *e;
+	struct entry *ent;
 	ut_tp_guest_t t;    /* the transport's view: entry, label, map */
 	enum phase phase;
 	int64_t first_seen_ms;
@@ -67,6 +92,7 @@ struct cguest {
 	int64_t lane[UT_MAX_RINGS];
 	uint64_t events, lost;
 	uint64_t events_stored, lost_stored; /* as of the last commit */
+	uint32_t next_ring;  /* where the next cycle starts draining */
 	char status[16];
 	struct capture *cap;  /* G_CAPTURING: the worker's job */
 	uint32_t cap_state;   /* the reader's state when the capture began */
@@ -92,6 +118,19 @@ struct engine {
 	char core_dir[PATH_MAX];
 	uint64_t events;
 	uint64_t lost;
+	/* what the transport publishes (struct entry) */
+	struct entry **tab;
+	size_t tabcap, nentries;
+	struct entry *qhead, **qtail;
+	uint32_t gen;
+	int64_t scan_cost_ms; /* of the last complete pass */
+	int64_t pass_ms;      /* of the pass under way, so far */
+	bool scan_partial;    /* a pass is under way */
+	int64_t nofd_until;   /* no entry is opened before (ms) */
+	bool nofd;            /* the last open ran out of descriptors */
+	int64_t nofd_said_ms; /* when that was last said (once a minute) */
+	unsigned rejected;    /* rejections stored as rows (REJECT_ROWS) */
+	uint64_t rejected_unstored;
 	struct worker w;
 	unsigned capturing;    /* guests in G_CAPTURING */
 };
@@ -243,6 +282,8 @@ static void capture_free(struct engine *e, struct cguest *g)
 static void guest_free(struct cguest *g)
 {
 	capture_free(g->e, g);
+	if (g->ent)
+		g->ent->g = NULL;
 	if (g->rd) {
 		ut_reader_free(g->rd);
 		free(g->rd);
@@ -256,6 +297,17 @@ static int guest_reject(struct engine *e, struct cguest *g, const char *why)
 {
 	ut_guest_info_t gi;
 
+	snprintf(g->status, sizeof(g->status), "rejected");
+	g->phase = G_DONE;
+	/* A directory full of junk must not flood the database (or the
+	 * terminal): past REJECT_ROWS, rejections are counted only. */
+	if (e->rejected >= REJECT_ROWS) {
+		if (!e->rejected_unstored++ && !e->o->quiet)
+			ut_msg(e->o->cmd, "%u entries rejected: later rejections "
+			       "are counted, not stored or shown", REJECT_ROWS);
+		return 0;
+	}
+	e->rejected++;
 	memset(&gi, 0, sizeof(gi));
 	snprintf(gi.name, sizeof(gi.name), "%.64s", g->t.label);
 	e->tp->guest_info(e->tp, &g->t, &gi, true);
@@ -265,8 +317,6 @@ static int guest_reject(struct engine *e, struct cguest *g, const char *why)
 	g->id = ut_store_guest(e->st, &gi);
 	if (g->id < 0)
 		return -1;
-	snprintf(g->status, sizeof(g->status), "rejected");
-	g->phase = G_DONE;
 	return ut_store_guest_status(e->st, g->id, "rejected", why);
 }
 
@@ -290,6 +340,23 @@ static int guest_attach(struct engine *e, struct cguest *g)
 			g->phase = G_DONE;
 			return 0;
 		}
+		if (rc == UT_TP_NOFD) {
+			/* Not the guest's fault: it waits in the queue, and
+			 * nothing is opened for a while. */
+			int64_t now = ut_now_ms();
+			if ((!e->nofd_said_ms || now - e->nofd_said_ms >= 60000) &&
+			    !e->o->quiet) {
+				ut_msg(e->o->cmd, "%s; guests wait until descriptors "
+				       "are free (raise the limit: ulimit -n)", err);
+				e->nofd_said_ms = now;
+			}
+			e->nofd = true;
+			e->nofd_until = ut_now_ms() + NOFD_WAIT_MS;
+			g->phase = G_DONE; /* freed after this cycle, requeued */
+			snprintf(g->status, sizeof(g->status), "nofd");
+			return 0;
+		}
+		e->nofd = false;
 		if (rc < 0)
 			return guest_reject(e, g, err);
 		/* the same area through a second entry (another link to the
@@ -429,29 +496,37 @@ static long guest_drain(struct engine *e, struct cguest *g)
 	bool alive = e->tp->alive(e->tp, &g->t);
 	bool crashed = state == UT_STATE_CRASHED || g->t.crashed;
 	bool final = state == UT_STATE_EXITED || crashed || !alive;
-	bool caught_up = true;
 	long moved = 0;
 	int rc = ut_reader_schema(rd);
+	bool caught_up = !rd->schema_more; /* every type stored before DONE */
 
 	if (rc == -2)
 		return -1;
 	if (rc == -1)
 		return guest_corrupt(e, g) ? -1 : 0;
-	for (uint32_t i = 0; i < rd->nr_rings; i++) {
+	/* GUEST_BUDGET bytes for all of this guest's rings, starting one
+	 * ring further each cycle: a guest with 64 full rings gets no more
+	 * than a guest with one, and none of its rings starves. */
+	uint64_t left = GUEST_BUDGET;
+	for (uint32_t k = 0; k < rd->nr_rings; k++) {
+		uint32_t i = (g->next_ring + k) % rd->nr_rings;
 		ut_rd_ring_t *rr = &rd->rings[i];
 		uint64_t before = rr->cursor;
-		long n;
-		do {
-			n = ut_reader_drain(rd, i, &sink, RING_BUDGET);
-		} while (n > 0 && rr->cursor - before < RING_BUDGET);
+		long n = 0;
+		while (left > rr->cursor - before &&
+		       (n = ut_reader_drain(rd, i, &sink,
+					    left - (rr->cursor - before))) > 0)
+			;
 		if (n == -2)
 			return -1;
 		if (n == -1)
 			return guest_corrupt(e, g) ? -1 : 0;
 		moved += (long)(rr->cursor - before);
+		left -= rr->cursor - before;
 		if (!ut_reader_caught_up(rd, i))
 			caught_up = false;
 	}
+	g->next_ring = (g->next_ring + 1) % rd->nr_rings;
 	if (final && caught_up) {
 		if (crashed)
 			return guest_capture_begin(e, g, state) ? -1 : moved;
@@ -495,53 +570,236 @@ static void guest_after_commit(struct engine *e, struct cguest *g)
 
 /* ---- discovery: what the transport publishes ------------------------------ */
 
-static bool known(struct engine *e, const char *entry)
+static size_t entry_hash(const char *name)
 {
-	for (struct cguest *g = e->guests; g; g = g->next)
-		if (!strcmp(g->t.entry, entry))
-			return true;
-	return false;
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ull;
+	return (size_t)h;
 }
 
-/* ops->scan found (entry): a new guest, first in the list, unless known.
- * Non-zero (stop the scan) when out of memory. */
+static struct entry **entry_slot(struct engine *e, const char *name)
+{
+	struct entry **pp = &e->tab[entry_hash(name) & (e->tabcap - 1)];
+
+	while (*pp && strcmp((*pp)->str, name))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+/* Double the table when it holds more entries than buckets.  -1: out of
+ * memory. */
+static int entry_grow(struct engine *e)
+{
+	size_t cap = e->tabcap ? e->tabcap * 2 : 256;
+	struct entry **tab = calloc(cap, sizeof(*tab));
+
+	if (!tab)
+		return -1;
+	for (size_t i = 0; i < e->tabcap; i++)
+		for (struct entry *x = e->tab[i], *nx; x; x = nx) {
+			nx = x->hnext;
+			size_t h = entry_hash(x->str) & (cap - 1);
+			x->hnext = tab[h];
+			tab[h] = x;
+		}
+	free(e->tab);
+	e->tab = tab;
+	e->tabcap = cap;
+	return 0;
+}
+
+static void entry_queue(struct engine *e, struct entry *x)
+{
+	x->qnext = NULL;
+	x->queued = true;
+	*e->qtail = x;
+	e->qtail = &x->qnext;
+}
+
+static struct entry *entry_unqueue(struct engine *e)
+{
+	struct entry *x = e->qhead;
+
+	if (x) {
+		if (!(e->qhead = x->qnext))
+			e->qtail = &e->qhead;
+		x->queued = false;
+	}
+	return x;
+}
+
+/* ops->scan found (entry): mark it seen; a new one waits in the queue to
+ * be opened.  Non-zero (stop the scan) when out of memory. */
 static int guest_found(void *ctx, const char *entry, const char *label,
 		       const char *path, uint32_t id)
 {
 	struct engine *e = ctx;
-	struct cguest *g;
+	size_t ln = strlen(entry) + 1, ll = strlen(label) + 1,
+	       lp = strlen(path) + 1;
+	struct entry *x, **pp;
 
-	if (known(e, entry))
-		return 0;
-	if (!(g = calloc(1, sizeof(*g))))
+	if (e->nentries >= e->tabcap && entry_grow(e))
 		return -1;
-	g->e = e;
-	snprintf(g->t.entry, sizeof(g->t.entry), "%s", entry);
-	snprintf(g->t.label, sizeof(g->t.label), "%s", label);
-	snprintf(g->t.path, sizeof(g->t.path), "%s", path);
-	g->t.id = id;
-	g->first_seen_ms = ut_now_ms();
-	g->next = e->guests;
-	e->guests = g;
+	if ((x = *(pp = entry_slot(e, entry)))) {
+		x->gen = e->gen;
+		return 0;
+	}
+	if (ln + ll > UINT16_MAX || !(x = malloc(sizeof(*x) + ln + ll + lp)))
+		return -1;
+	memset(x, 0, sizeof(*x));
+	x->gen = e->gen;
+	x->id = id;
+	x->label_off = (uint16_t)ln;
+	x->path_off = (uint16_t)(ln + ll);
+	memcpy(x->str, entry, ln);
+	memcpy(x->str + ln, label, ll);
+	memcpy(x->str + ln + ll, path, lp);
+	*pp = x;
+	e->nentries++;
+	entry_queue(e, x);
 	return 0;
 }
 
+/* Forget entry (x), which no guest and no queue refer to. */
+static void entry_forget(struct engine *e, struct entry *x)
+{
+	struct entry **pp = entry_slot(e, x->str);
+
+	*pp = x->hnext;
+	e->nentries--;
+	free(x);
+}
+
+/* Open up to ATTACH_PER_CYCLE queued entries: each becomes a pending
+ * guest, attached by the cycle. */
+static int guests_from_queue(struct engine *e)
+{
+	struct entry *x;
+	int n = 0;
+
+	if (ut_now_ms() < e->nofd_until)
+		return 0;
+	for (struct cguest *g = e->guests; g; g = g->next)
+		if (g->phase == G_PENDING && !g->t.map)
+			n++; /* popped before, not opened yet */
+	for (; n < ATTACH_PER_CYCLE && (x = entry_unqueue(e)); n++) {
+		struct cguest *g = calloc(1, sizeof(*g));
+		if (!g) {
+			entry_queue(e, x);
+			return -1;
+		}
+		g->e = e;
+		g->ent = x;
+		x->g = g;
+		snprintf(g->t.entry, sizeof(g->t.entry), "%s", x->str);
+		snprintf(g->t.label, sizeof(g->t.label), "%s",
+			 x->str + x->label_off);
+		snprintf(g->t.path, sizeof(g->t.path), "%s", x->str + x->path_off);
+		g->t.id = x->id;
+		g->first_seen_ms = ut_now_ms();
+		g->next = e->guests;
+		e->guests = g;
+	}
+	return 0;
+}
+
+/* After a commit: free what is left of guests that were never attached
+ * (rejected, stale, or waiting for descriptors: requeued); their entries
+ * stay, small, while they are published. */
+static void guests_unattached(struct engine *e)
+{
+	for (struct cguest **pp = &e->guests; *pp;) {
+		struct cguest *g = *pp;
+		bool nofd = !strcmp(g->status, "nofd");
+		if (g->phase != G_DONE || g->t.map ||
+		    (strcmp(g->status, "rejected") && !nofd && g->id)) {
+			pp = &g->next;
+			continue;
+		}
+		struct entry *x = g->ent;
+		bool stale = !g->id && !g->status[0];
+		*pp = g->next;
+		guest_free(g);
+		if (x && nofd)
+			entry_queue(e, x);
+		else if (x && stale)
+			entry_forget(e, x); /* gone with its guest */
+	}
+}
+
 /* Add new guests; forget finished guests that are no longer published (a
- * crashed Xen domain that is kept still is: it is not attached again). */
+ * crashed Xen domain that is kept still is: it is not attached again),
+ * and entries no longer listed. */
 static void rescan(struct engine *e)
 {
-	if (e->tp->scan(e->tp, guest_found, e) < 0)
+	int64_t t0 = ut_now_ms();
+	int rc;
+
+	if (!e->scan_partial) {
+		e->gen++;
+		e->pass_ms = 0;
+	}
+	rc = e->tp->scan(e->tp, guest_found, e);
+	e->pass_ms += ut_now_ms() - t0;
+	e->scan_partial = rc == 1;
+	if (rc) /* unreadable, or the pass goes on in the next cycle */
 		return;
 	for (struct cguest **pp = &e->guests; *pp;) {
 		struct cguest *g = *pp;
 		if (g->phase == G_DONE && !g->t.map &&
 		    !e->tp->listed(e->tp, &g->t)) {
+			struct entry *x = g->ent;
 			*pp = g->next;
 			guest_free(g);
+			if (x && !x->queued)
+				entry_forget(e, x);
 		} else {
 			pp = &g->next;
 		}
 	}
+	for (size_t i = 0; i < e->tabcap; i++)
+		for (struct entry **pp = &e->tab[i]; *pp;) {
+			struct entry *x = *pp;
+			if (x->gen != e->gen && !x->g && !x->queued) {
+				*pp = x->hnext;
+				e->nentries--;
+				free(x);
+			} else {
+				pp = &x->hnext;
+			}
+		}
+	e->scan_cost_ms = e->pass_ms + (ut_now_ms() - t0);
+}
+
+/* A rescan is due: every RESCAN_MS, or on a change; never more often
+ * than RESCAN_MIN_MS and four times what the last pass cost, so a
+ * directory of 60 000 entries costs a bounded share of the time; and in
+ * every cycle while a pass is under way (each call reads a bounded part
+ * of the list). */
+static bool rescan_due(struct engine *e, int64_t last, bool changed)
+{
+	int64_t since = ut_now_ms() - last;
+
+	if (e->scan_partial)
+		return true;
+	if (since < RESCAN_MIN_MS || since < 4 * e->scan_cost_ms)
+		return false;
+	return changed || since >= RESCAN_MS;
+}
+
+static void entries_free(struct engine *e)
+{
+	for (size_t i = 0; i < e->tabcap; i++)
+		while (e->tab[i]) {
+			struct entry *x = e->tab[i];
+			e->tab[i] = x->hnext;
+			free(x);
+		}
+	free(e->tab);
+	e->tab = NULL;
+	e->tabcap = e->nentries = 0;
 }
 
 static bool wait_dir(struct engine *e, int ms)
@@ -553,6 +811,8 @@ static bool wait_dir(struct engine *e, int ms)
 
 static bool all_done(struct engine *e)
 {
+	if (e->qhead && !e->nofd) /* entries not opened yet */
+		return false;
 	for (struct cguest *g = e->guests; g; g = g->next)
 		if (g->phase != G_DONE)
 			return false;
@@ -563,12 +823,21 @@ static bool all_done(struct engine *e)
 static long cycle(struct engine *e)
 {
 	long moved = 0;
+	int64_t attach_ms = 0; /* spent opening new guests in this cycle */
 
+	if (guests_from_queue(e))
+		return -1;
 	if (ut_store_begin(e->st))
 		return -1;
 	for (struct cguest *g = e->guests; g; g = g->next) {
-		if (g->phase == G_PENDING && guest_attach(e, g))
-			goto fail;
+		/* attaching many new guests at once waits for a later cycle
+		 * past ATTACH_MS: the guests being served come first */
+		if (g->phase == G_PENDING && (g->t.map || attach_ms < ATTACH_MS)) {
+			int64_t t0 = ut_now_ms();
+			if (guest_attach(e, g))
+				goto fail;
+			attach_ms += ut_now_ms() - t0;
+		}
 		if (g->phase == G_LIVE) {
 			long n = guest_drain(e, g);
 			if (n < 0)
@@ -586,6 +855,7 @@ static long cycle(struct engine *e)
 		g->lost_stored = g->lost;
 		guest_after_commit(e, g);
 	}
+	guests_unattached(e);
 	return moved;
 fail:
 	ut_store_rollback(e->st);
@@ -626,6 +896,7 @@ static void detach_all(struct engine *e)
 		}
 		guest_free(g);
 	}
+	entries_free(e);
 }
 
 int ut_collect(ut_collect_opts_t *o)
@@ -634,12 +905,19 @@ int ut_collect(ut_collect_opts_t *o)
 	struct sigaction sa;
 	char err[512], serr[PATH_MAX + 256];
 	int64_t start = ut_now_ms(), last_scan = 0;
-	bool child_gone = false;
+	bool child_gone = false, changed = false;
 	int status = 0;
 
 	memset(&e, 0, sizeof(e));
 	e.o = o;
 	worker_init(&e.w);
+	e.qtail = &e.qhead;
+	/* One descriptor per attached guest: take all the system allows. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	/* Traces and cores may hold what the guests handle (addresses,
 	 * payloads): keep every file we create private. */
 	umask(077);
@@ -695,10 +973,14 @@ int ut_collect(ut_collect_opts_t *o)
 			o->duration > 0 ? "" : " (Ctrl-C to stop)");
 
 	for (;;) {
-		int64_t t = ut_now_ms();
-		if (t - last_scan >= RESCAN_MS || wait_dir(&e, 0)) {
+		if (wait_dir(&e, 0))
+			changed = true;
+		if (rescan_due(&e, last_scan, changed)) {
+			if (!e.scan_partial) { /* a new pass */
+				last_scan = ut_now_ms();
+				changed = false;
+			}
 			rescan(&e);
-			last_scan = t;
 		}
 		long moved = cycle(&e);
 		if (moved < 0) {
@@ -736,10 +1018,8 @@ int ut_collect(ut_collect_opts_t *o)
 		/* a capture's end is noticed by the next cycle: not long */
 		if (moved < (long)BUSY_BYTES &&
 		    wait_dir(&e, e.capturing && o->poll_ms > CAPTURE_POLL_MS
-				 ? CAPTURE_POLL_MS : (int)o->poll_ms)) {
-			rescan(&e);
-			last_scan = ut_now_ms();
-		}
+				 ? CAPTURE_POLL_MS : (int)o->poll_ms))
+			changed = true;
 	}
 	/* A last drain before leaving; captures still running are waited for
 	 * (each is bounded) and stored, with what their guests emitted. */
@@ -758,6 +1038,10 @@ int ut_collect(ut_collect_opts_t *o)
 		ut_msg(o->cmd, "%llu events stored, %llu lost, in %s",
 			(unsigned long long)e.events,
 			(unsigned long long)e.lost, o->db_path);
+	if (e.rejected_unstored && !o->quiet)
+		ut_msg(o->cmd, "%llu more entries rejected and not stored "
+		       "(only the first %u are)",
+		       (unsigned long long)e.rejected_unstored, REJECT_ROWS);
 	e.tp->destroy(e.tp);
 	ut_store_close(e.st);
 	return status;

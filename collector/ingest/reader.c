@@ -182,6 +182,9 @@ int ut_reader_schema(ut_reader_t *r)
 	if (n > r->hdr.schema_cap)
 		return FAIL(r, "schema count %u exceeds capacity %u", n,
 			    r->hdr.schema_cap);
+	r->schema_more = n - r->ntypes > UT_READER_SCHEMA_BATCH;
+	if (r->schema_more)
+		n = r->ntypes + UT_READER_SCHEMA_BATCH;
 	for (uint32_t i = r->ntypes; i < n; i++) {
 		ut_evtype_t *t = &r->types[i];
 		char why[160];
@@ -381,9 +384,15 @@ long ut_reader_drain(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 		}
 		if (eh.id < UT_EVENT_ID_FIRST ||
 		    eh.id - UT_EVENT_ID_FIRST >= r->ntypes) {
-			int rc = ut_reader_schema(r);
+			/* a type published since the last call; with a batch
+			 * of the schema still waiting, this record waits for
+			 * the next cycle's */
+			int rc = r->schema_more ? 0 : ut_reader_schema(r);
 			if (rc)
 				return rc;
+			if (r->schema_more && eh.id >= UT_EVENT_ID_FIRST &&
+			    eh.id - UT_EVENT_ID_FIRST >= r->ntypes)
+				break;
 			if (eh.id < UT_EVENT_ID_FIRST ||
 			    eh.id - UT_EVENT_ID_FIRST >= r->ntypes)
 				return FAIL(r, "ring %u: record at position %llu has "

@@ -219,6 +219,22 @@ static int make_view(ut_store_t *st, const ut_evtype_t *t, const char *layout)
 	sqlite3_stmt *s;
 	int rc;
 
+	/* Each CREATE VIEW costs SQLite a scan of its whole schema, and every
+	 * reader parses all of it at open: a guest declaring 65535 types
+	 * would stall the collector for minutes (quadratic) and slow every
+	 * later open.  Past UT_STORE_MAX_VIEWS views a type is stored
+	 * without one (its events are in `events` all the same); counted first,
+	 * so a type past it costs no search of the views either. */
+	if (!(s = store_stmt(st, S_VIEW_COUNT)))
+		return -1;
+	rc = sqlite3_step(s);
+	int64_t nviews = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_reset(s);
+	if (nviews < 0)
+		return store_dberr(st, "counting event views");
+	if (nviews >= UT_STORE_MAX_VIEWS)
+		return 0;
+
 	if (!(s = store_stmt(st, S_VIEW_FIND)))
 		return -1;
 	sqlite3_bind_text(s, 1, t->name, -1, SQLITE_STATIC);

@@ -84,6 +84,7 @@ static const char *const stmt_sql[S__COUNT] = {
 			"WHERE event_name = ?1 AND kind = ?2 AND layout = ?3",
 	[S_VIEW_NAME] = "SELECT 1 FROM sqlite_master "
 			"WHERE lower(name) = lower(?1)",
+	[S_VIEW_COUNT] = "SELECT count(*) FROM event_views",
 	[S_VIEW_INS] = "INSERT INTO event_views(view, event_name, kind, "
 		       "layout, first_type_id) VALUES (?,?,?,?,?)",
 	[S_LOST_INS] = "INSERT INTO lost(lane, seq_first, count, ts_before, "

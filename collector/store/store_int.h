@@ -52,6 +52,9 @@ _Static_assert(UT_MAX_FIELDS == 8, "events has columns a0..a7");
 
 /* ---- cached statements ---------------------------------------------------- */
 
+/* ev_ views per database at most (catalog.c: past it, a type has none) */
+#define UT_STORE_MAX_VIEWS 1024
+
 enum {
 	S_EV1, /* one-row INSERT into events */
 	S_EVN, /* UT_STORE_BATCH-row INSERT into events */
@@ -70,6 +73,7 @@ enum {
 	S_FIELD_INS,
 	S_VIEW_FIND,
 	S_VIEW_NAME,
+	S_VIEW_COUNT,
 	S_VIEW_INS,
 	S_LOST_INS,
 	S_CRASH_INS,

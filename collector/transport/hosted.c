@@ -19,6 +19,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,23 +33,53 @@ void ut_hosted_default_dir(char *buf, size_t cap)
 	ut_hosted_rendezvous_dir(buf, cap);
 }
 
-int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
-{
-	char target[128];
-	struct stat st;
-	ssize_t n;
-	int pid, fdn, end = 0, seals;
+/* Descriptors kept free for the store and the directory scan: a guest
+ * whose descriptor would take one of them waits (UT_TP_NOFD). */
+#define FD_RESERVE 16
 
-	memset(h, 0, sizeof(*h));
-	h->fd = -1;
-	n = readlink(path, target, sizeof(target) - 1);
+static bool fd_scarce(int fd)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	       (rlim_t)fd + FD_RESERVE >= rl.rlim_cur;
+}
+
+/* Read the link at (path) into (target): 0, or -1/-2 as ut_hosted_open. */
+static int read_link(const char *path, char *target, size_t cap, char *err,
+		     size_t errlen)
+{
+	ssize_t n = readlink(path, target, cap - 1);
+
 	if (n < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? -2 : -1;
 	}
 	target[n] = 0;
+	return 0;
+}
+
+int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
+{
+	char target[128], again[128], proc[64];
+	struct stat lst, st;
+	int pid, fdn, end = 0, seals, rc;
+
+	memset(h, 0, sizeof(*h));
+	h->fd = -1;
+	if (lstat(path, &lst) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? -2 : -1;
+	}
+	if (!S_ISLNK(lst.st_mode)) {
+		snprintf(err, errlen, "%s: not a symbolic link to a guest's "
+			 "/proc/PID/fd/N", path);
+		return -1;
+	}
+	if ((rc = read_link(path, target, sizeof(target), err, errlen)))
+		return rc;
 	if (sscanf(target, "/proc/%d/fd/%d%n", &pid, &fdn, &end) != 2 ||
-	    end != n || pid <= 0 || fdn < 0) {
+	    (size_t)end != strlen(target) || pid <= 0 || fdn < 0) {
 		snprintf(err, errlen, "%s: points to '%s', not to a guest's "
 			 "/proc/PID/fd/N", path, target);
 		return -1;
@@ -69,10 +100,27 @@ int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	h->fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	/* Open what was checked, not the link again: a link replaced
+	 * meanwhile cannot make us open another path (a device, a FIFO).
+	 * /proc/PID/fd/N reaches only a file that process holds open. */
+	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", pid, fdn);
+	h->fd = open(proc, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (h->fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? -2 : -1;
+		int e = errno;
+		if (e == EMFILE || e == ENFILE) {
+			snprintf(err, errlen, "%s: out of file descriptors (%s)",
+				 path, strerror(e));
+			return -3;
+		}
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return e == ENOENT ? -2 : -1;
+	}
+	if (fd_scarce(h->fd)) {
+		snprintf(err, errlen, "%s: out of file descriptors (%d in use)",
+			 path, h->fd);
+		close(h->fd);
+		h->fd = -1;
+		return -3;
 	}
 	if (fstat(h->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular memory file", path);
@@ -84,19 +132,40 @@ int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen)
 			 "shrinking (is the guest built with this unitrace?)", path);
 		goto fail;
 	}
+	/* Whoever may write the directory must not point the collector at
+	 * another user's guest: the link's owner is the memfd's. */
+	if (lst.st_uid != st.st_uid) {
+		snprintf(err, errlen, "%s: a link owned by uid %u to the memory "
+			 "of uid %u", path, (unsigned)lst.st_uid,
+			 (unsigned)st.st_uid);
+		goto fail;
+	}
 	if (st.st_size < (off_t)sizeof(struct ut_area_hdr)) {
 		snprintf(err, errlen, "%s: %lld bytes, too small for a unitrace "
 			 "area", path, (long long)st.st_size);
 		goto fail;
 	}
+	/* The entry still names what we opened (the owner checked is the
+	 * owner of this link). */
+	if ((rc = read_link(path, again, sizeof(again), err, errlen)) ||
+	    strcmp(again, target) || lstat(path, &st) != 0 ||
+	    st.st_ino != lst.st_ino || st.st_uid != lst.st_uid) {
+		if (!rc)
+			snprintf(err, errlen, "%s: the link changed while it was "
+				 "opened", path);
+		close(h->fd);
+		h->fd = -1;
+		return rc == -2 ? -2 : -1;
+	}
+	if (fstat(h->fd, &st) != 0)
+		goto fail;
 	h->size = (uint64_t)st.st_size;
 	h->pid = pid;
 	h->guest_fd = fdn;
 	h->dev = (uint64_t)st.st_dev;
 	h->ino = (uint64_t)st.st_ino;
-	/* The link was read, then opened: it may have been replaced in
-	 * between.  What we opened must be what process (pid) holds as
-	 * descriptor (fdn): that pid is the guest's verified identity. */
+	/* What we opened must be what process (pid) holds as descriptor
+	 * (fdn) now: that pid is the guest's verified identity. */
 	if (!ut_hosted_same_process(h)) {
 		snprintf(err, errlen, "%s: what was opened is not descriptor %d "
 			 "of process %d (the link changed?)", path, fdn, pid);
@@ -150,7 +219,12 @@ struct hosted_tp {
 	ut_transport_t ops; /* first: the engine's handle */
 	char dir[PATH_MAX - NAME_MAX - 2];
 	int ino;            /* inotify on dir; -1 before start */
+	DIR *pass;          /* a scan under way (SCAN_BATCH entries a call) */
 };
+
+/* Directory entries read per call of scan: a directory of 60 000 entries
+ * is read over several cycles, not in one. */
+#define SCAN_BATCH 2048
 
 static bool is_entry(const char *name)
 {
@@ -196,11 +270,15 @@ static int htp_scan(ut_transport_t *t, ut_tp_found_fn found, void *ctx)
 	struct hosted_tp *h = (struct hosted_tp *)t;
 	char label[NAME_MAX + 1], path[PATH_MAX];
 	struct dirent *de;
-	DIR *d;
+	int n = 0;
 
-	if (!(d = opendir(h->dir)))
+	if (!h->pass && !(h->pass = opendir(h->dir)))
 		return -1;
-	while ((de = readdir(d))) {
+	for (;;) {
+		if (n++ == SCAN_BATCH)
+			return 1; /* the rest of this pass at the next call */
+		if (!(de = readdir(h->pass)))
+			break;
 		if (!is_entry(de->d_name))
 			continue;
 		snprintf(label, sizeof(label), "%s", de->d_name);
@@ -208,10 +286,14 @@ static int htp_scan(ut_transport_t *t, ut_tp_found_fn found, void *ctx)
 			if (label[i] < 0x20 || label[i] >= 0x7f)
 				label[i] = '?';
 		snprintf(path, sizeof(path), "%s/%s", h->dir, de->d_name);
-		if (found(ctx, de->d_name, label, path, 0))
-			break;
+		if (found(ctx, de->d_name, label, path, 0)) {
+			closedir(h->pass);
+			h->pass = NULL;
+			return -1;
+		}
 	}
-	closedir(d);
+	closedir(h->pass);
+	h->pass = NULL;
 	return 0;
 }
 
@@ -250,6 +332,8 @@ static int htp_open(ut_transport_t *t, ut_tp_guest_t *g, char *err,
 	rc = ut_hosted_open(g->path, ht, err, errlen);
 	if (rc) {
 		free(ht);
+		if (rc == -3)
+			return UT_TP_NOFD;
 		if (rc == -2) { /* stale entry: the guest is gone */
 			unlink(g->path);
 			return UT_TP_STALE;
@@ -328,6 +412,8 @@ static void htp_destroy(ut_transport_t *t)
 		return;
 	if (h->ino >= 0)
 		close(h->ino);
+	if (h->pass)
+		closedir(h->pass);
 	free(h);
 }
 

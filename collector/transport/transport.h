@@ -36,8 +36,10 @@ typedef struct ut_hosted {
 /* The default rendezvous directory (same rule as the hosted port). */
 void ut_hosted_default_dir(char *buf, size_t cap);
 /* Open and map the rendezvous entry at (path).  Refuses anything that is
- * not a symlink to /proc/PID/fd/N naming a sealed memfd.  0, or -1 with a
- * reason in (err); ENOENT-style failures return -2 (stale entry). */
+ * not a symlink to /proc/PID/fd/N naming a sealed memfd of the link's
+ * owner; opens that checked /proc path, never the link again.  0, or -1
+ * with a reason in (err); ENOENT-style failures return -2 (stale entry),
+ * -3 when out of descriptors (try again later). */
 int ut_hosted_open(const char *path, ut_hosted_t *h, char *err, size_t errlen);
 /* True while the guest process holds its lock. */
 bool ut_hosted_alive(ut_hosted_t *h);
@@ -73,6 +75,8 @@ enum {
 	UT_TP_REJECT = -1, /* reason in err: reject the guest */
 	UT_TP_STALE = -2,  /* its entry is stale, the guest gone: forget it */
 	UT_TP_RETRY = -3,  /* not (yet) ready: try again (reason may be in err) */
+	UT_TP_NOFD = -4,   /* out of descriptors (reason in err): not the
+	                      guest's fault, try again later, never reject */
 };
 
 typedef struct ut_transport ut_transport_t;
@@ -91,7 +95,10 @@ struct ut_transport {
 	/* What we watch, for the start-up line. */
 	const char *(*watching)(ut_transport_t *t);
 	/* List the guests published now through (found).  -1 if the list
-	 * could not be read (then nothing is forgotten). */
+	 * could not be read (then nothing is forgotten), 0 when the list is
+	 * complete, 1 when only part of it was read: the next call goes on
+	 * (a long list is read over several cycles; what was not listed yet
+	 * is not gone). */
 	int (*scan)(ut_transport_t *t, ut_tp_found_fn found, void *ctx);
 	/* After a successful scan: is (g) still published? */
 	bool (*listed)(ut_transport_t *t, const ut_tp_guest_t *g);

@@ -23,8 +23,11 @@ answers() { $UT ctl --dir "$rv" 2>/dev/null | sed 's/\.[0-9]*$//' | grep -qx "$1
 	$UT ctl --dir "$rv" -t 2000 "$1" show >/dev/null 2>&1; }
 $UT collect -q -o "$db" --dir "$rv" --poll-ms 2 2>/dev/null &
 COLL=$!
-# the guest serves until told to stop (SIGTERM) once the checks are done
+# the guest serves until told to stop (SIGTERM) once the checks are done;
+# its rings (16 MiB each) hold far more than the test's whole run, so even
+# a collector starved of CPU for seconds loses nothing
 UNITRACE_DIR=$rv UNITRACE_NAME=svc UNITRACE_WAIT_ATTACH_MS=60000 \
+UNITRACE_RING_SIZE=16777216 \
 	$B/demo-guest --threads 2 --duration 600 --rate 5000 -q >"$T/out" &
 G=$!
 until_ok answers svc
@@ -34,7 +37,20 @@ grep -q "net_rx .*instant .*enabled" "$T/show"; ok $? "show: net_rx is enabled"
 grep -q "ring 0 .*discard" "$T/show"; ok $? "show: ring 0 in discard mode"
 $UT ctl --dir "$rv" svc disable net_rx >/dev/null; ok $? "disable net_rx confirmed by the guest"
 $UT ctl --dir "$rv" svc show | grep -q "net_rx .*disabled"; ok $? "show: net_rx disabled"
-sleep 1
+# net_rx stays off until the trace holds 200 requests of one vCPU after
+# that vCPU's last net_rx (a state of the trace, whatever the load)
+after_off() {
+	q "$db" "WITH l AS (SELECT guest_id, vcpu, max(ts) AS t FROM ev_net_rx
+		GROUP BY guest_id, vcpu)
+		SELECT coalesce(max(c), 0) FROM (SELECT count(*) AS c
+		FROM ev_request r JOIN l ON r.guest_id = l.guest_id AND
+		r.vcpu = l.vcpu WHERE r.ts > l.t GROUP BY r.guest_id, r.vcpu)"
+}
+off_long_enough() { [ "$(after_off 2>/dev/null || echo 0)" -ge 200 ]; }
+until_ok off_long_enough
+ok $? "requests go on while net_rx is off ($(after_off) on one vCPU)"
+nrx() { q "$db" "SELECT count(*) FROM ev_net_rx" 2>/dev/null || echo 0; }
+nrx0=$(nrx)
 $UT ctl --dir "$rv" svc enable net_rx >/dev/null; ok $? "enable net_rx confirmed"
 $UT ctl --dir "$rv" svc mode overwrite >"$T/mode"; ok $? "mode overwrite"
 is "$(grep -c ': overwrite$' "$T/mode")" "2" "both rings switched to overwrite"
@@ -42,19 +58,23 @@ $UT ctl --dir "$rv" svc disable no_such_event >/dev/null 2>&1; is "$?" "1" "unkn
 $UT ctl --dir "$rv" svc mode sideways >/dev/null 2>&1; is "$?" "2" "bad mode: exit 2"
 $UT ctl --dir "$rv" nobody show >/dev/null 2>&1; is "$?" "1" "unknown guest: exit 1"
 $UT ctl --dir "$rv" svc frobnicate >/dev/null 2>&1; is "$?" "2" "unknown action: exit 2"
+# net_rx is back: stored again after the enable (a state), then stop
+rx_again() { [ "$(nrx)" -gt $((nrx0 + 10)) ]; }
+until_ok rx_again
+ok $? "net_rx events are stored again after the enable"
 kill -TERM $G; wait $G; G=
 # SIGINT: the collector drains what is left, then exits
 kill -INT $COLL; wait $COLL; COLL=
+# the longest net_rx gap of some vCPU is the time it was off: it holds the
+# requests served meanwhile (a count; its length is printed, not checked)
 gap=$(q "$db" "SELECT max(d) FROM (SELECT ts - lag(ts) OVER (PARTITION BY guest_id, vcpu ORDER BY ts) AS d FROM ev_net_rx)")
-ok $(( gap > 800000000 ? 0 : 1 )) "the trace shows net_rx off for about a second (longest gap ${gap} ns)"
-# requests inside the longest net_rx gap of some vCPU: the guest served on
-# while net_rx was off (a count, whatever the machine's load)
 req=$(q "$db" "WITH g AS (SELECT guest_id, vcpu, ts - d AS a, ts AS b FROM
 	(SELECT guest_id, vcpu, ts, ts - lag(ts) OVER (PARTITION BY guest_id,
 	vcpu ORDER BY ts) AS d FROM ev_net_rx) ORDER BY d DESC LIMIT 1)
 	SELECT count(*) FROM ev_request r, g WHERE r.guest_id = g.guest_id AND
 	r.vcpu = g.vcpu AND r.ts > g.a AND r.ts < g.b")
-ok $(( req > 100 ? 0 : 1 )) "...while request spans went on ($req requests in that gap)"
+ok $(( req >= 200 ? 0 : 1 )) "the trace shows net_rx off with request spans going on ($req requests in the longest net_rx gap)"
+echo "# net_rx was off for ${gap} ns"
 is "$(q "$db" "SELECT count(*) FROM lost")" "0" "no events lost around the changes"
 
 # ---- the control socket against hostile or confused peers ----------------

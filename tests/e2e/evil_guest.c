@@ -19,6 +19,14 @@
  *                  time read from the header of the guest whose entry in
  *                  DIR starts with PREFIX, published in DIR under that
  *                  name and its own pid (run it with UNITRACE_DIR elsewhere)
+ *   types DIR N    a copy of its own area with a schema of N (1..65535)
+ *                  distinct event types, published as flood-NAME.PID.ut in
+ *                  DIR; waits until it is attached and exits
+ *   junk DIR N     N entries of junk in DIR (links to nowhere, named
+ *                  like guests), then exits
+ *   rings SECONDS  floods every ring it has (run it with UNITRACE_RINGS=64)
+ *                  from one thread for SECONDS, then prints how many
+ *                  events it emitted
  *
  * It then keeps running for a while (the collector must detach it and keep
  * serving other guests) and exits 0.
@@ -33,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "own_area.h"
+#include "guest_area.h"
 #include "trace.h"
 #include "ut_crash.h"
 
@@ -45,24 +53,27 @@ static void nap_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Publish a copy of area (h) as DIR/ENTRY, our own memfd (sealed, locked,
- * as the guest library does); (edit) changes the copy first.  Returns the
- * copy, or NULL. */
+/* Publish a copy of area (h), grown by (extra) bytes, as DIR/ENTRY, our
+ * own memfd (sealed, locked, as the guest library does); (edit) changes the
+ * copy first.  Returns the copy, or NULL. */
 static struct ut_area_hdr *publish_copy(const struct ut_area_hdr *h,
+					uint64_t extra,
 					const char *dir, const char *entry,
 					void (*edit)(struct ut_area_hdr *, void *),
 					void *arg)
 {
 	char target[64], link[4096];
 	struct ut_area_hdr *c;
+	uint64_t size = h->area_size + extra;
 	int fd = memfd_create("unitrace", MFD_ALLOW_SEALING);
 
-	if (fd < 0 || ftruncate(fd, (off_t)h->area_size) != 0)
+	if (fd < 0 || ftruncate(fd, (off_t)size) != 0)
 		return NULL;
-	c = mmap(NULL, h->area_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (c == MAP_FAILED)
 		return NULL;
 	memcpy(c, h, h->area_size);
+	c->area_size = size;
 	c->collector_state = UT_COLL_NONE;
 	c->collector_pid = 0;
 	if (edit)
@@ -85,6 +96,30 @@ static void edit_twin(struct ut_area_hdr *c, void *arg)
 	(void)arg;
 	memset(e->name, 0, sizeof(e->name));
 	memcpy(e->name, "twin", 5);
+}
+
+/* types: the original schema followed by flood types, (*(unsigned *)arg)
+ * entries in all, in the space added after the original area */
+static void edit_types(struct ut_area_hdr *c, void *arg)
+{
+	unsigned n = *(const unsigned *)arg, have = c->schema_count;
+	const struct ut_schema_entry *old = (const struct ut_schema_entry *)(
+			(const char *)c + c->schema_off);
+	struct ut_schema_entry *e;
+
+	memset(c->name, 0, sizeof(c->name));
+	memcpy(c->name, "flood", 6);
+	c->schema_off = (uint32_t)(c->area_size - (uint64_t)n * UT_SCHEMA_ENTRY_SIZE);
+	c->schema_cap = n;
+	e = (struct ut_schema_entry *)((char *)c + c->schema_off);
+	memcpy(e, old, (size_t)have * sizeof(*e));
+	for (unsigned i = have; i < n; i++) {
+		memset(&e[i], 0, sizeof(e[i]));
+		e[i].id = (uint16_t)(i + UT_EVENT_ID_FIRST);
+		e[i].kind = UT_KIND_INSTANT;
+		snprintf(e[i].name, sizeof(e[i].name), "flood%u", i);
+	}
+	c->schema_count = n;
 }
 
 /* steal: the victim's identity */
@@ -134,7 +169,7 @@ static int steal(const struct ut_area_hdr *h, const char *dir,
 		return 1;
 	}
 	snprintf(entry, sizeof(entry), "%.64s.%d.ut", v->name, (int)getpid());
-	c = publish_copy(h, dir, entry, edit_steal, v);
+	c = publish_copy(h, 0, dir, entry, edit_steal, v);
 	if (!c) {
 		perror("evil_guest: steal");
 		return 1;
@@ -142,6 +177,29 @@ static int steal(const struct ut_area_hdr *h, const char *dir,
 	wait_collected(c, 1);
 	__atomic_store_n(&c->state, (uint32_t)UT_STATE_EXITED, __ATOMIC_RELEASE);
 	printf("evil-guest: stole %.64s\n", v->name);
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* rings: every ring full all the time, for (secs) */
+static int flood_rings(const struct ut_area_hdr *h, double secs)
+{
+	double end = now_s() + secs;
+	unsigned long n = 0;
+
+	while (now_s() < end)
+		for (uint32_t v = 0; v < h->nr_rings; v++) {
+			ut_set_vcpu(v);
+			for (uint32_t i = 0; i < 64; i++, n++)
+				ut_good((uint32_t)n);
+		}
+	printf("evil-guest: flooded %u rings with %lu events\n", h->nr_rings, n);
 	return 0;
 }
 
@@ -156,13 +214,46 @@ int main(int argc, char **argv)
 	ut_set_vcpu(0);
 	for (uint32_t i = 0; i < 1000; i++)
 		ut_good(i);
-	h = ut_test_own_area();
+	h = find_area();
 	if (!h) {
 		fprintf(stderr, "evil_guest: shared area not found\n");
 		return 1;
 	}
 	if (!strcmp(how, "steal")) /* nobody collects our own area */
 		return argc > 3 ? steal(h, argv[2], argv[3]) : 2;
+	if (!strcmp(how, "junk") && argc > 3) {
+		char link[4096];
+		unsigned long n = strtoul(argv[3], NULL, 10);
+		for (unsigned long i = 0; i < n; i++) {
+			snprintf(link, sizeof(link), "%s/junk%lu.1.ut", argv[2], i);
+			if (symlink("/nonexistent/unitrace-junk", link) != 0) {
+				perror("evil_guest: junk");
+				return 1;
+			}
+		}
+		printf("evil-guest: %lu junk entries\n", n);
+		return 0;
+	}
+	if (!strcmp(how, "rings"))
+		return flood_rings(h, argc > 2 ? atof(argv[2]) : 1);
+	if (!strcmp(how, "types") && argc > 3) {
+		char entry[256];
+		unsigned n = (unsigned)strtoul(argv[3], NULL, 10);
+		struct ut_area_hdr *c;
+		uint64_t extra = ((uint64_t)n * UT_SCHEMA_ENTRY_SIZE + 4095) & ~4095ull;
+		if (n < 1 || n > 65535)
+			return 2;
+		snprintf(entry, sizeof(entry), "flood-%.64s.%d.ut", h->name,
+			 (int)getpid());
+		if (!(c = publish_copy(h, extra, argv[2], entry, edit_types, &n))) {
+			perror("evil_guest: types");
+			return 1;
+		}
+		wait_collected(c, 0);
+		__atomic_store_n(&c->state, (uint32_t)UT_STATE_EXITED, __ATOMIC_RELEASE);
+		printf("evil-guest: published %u types\n", n);
+		return 0;
+	}
 	rh = (struct ut_ring_hdr *)((char *)h + h->ring_hdr_off);
 	uint8_t *data = (uint8_t *)h + rh->data_off;
 	uint64_t head = rh->head, mask = rh->data_size - 1;
@@ -225,7 +316,7 @@ int main(int argc, char **argv)
 		struct ut_area_hdr *c;
 		snprintf(entry, sizeof(entry), "twin-of-%.64s.%d.ut", h->name,
 			 (int)getpid());
-		if (!(c = publish_copy(h, argv[2], entry, edit_twin, NULL))) {
+		if (!(c = publish_copy(h, 0, argv[2], entry, edit_twin, NULL))) {
 			perror("evil_guest: twin");
 			return 1;
 		}

@@ -21,6 +21,7 @@
 #                          (and record its size, apparent and allocated)
 #   rig.dumplimit=S        ... for at most S seconds (default 400)
 #   rig.shell=1            drop to a shell on hvc0 at the end (debugging)
+#   rig.scale=K            every wait bound times K (run.sh: XEN_RIG_SCALE)
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 mount -t proc proc /proc
@@ -41,7 +42,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 timing() { t=$(since "$2"); echo "$1 $t" >> /results/timings; log "timing $1 $t s"; }
 note() { echo "$*" >> /results/notes; log "$*"; }
 
-MODE=full TRACE=10 RATE=1000 GUESTS=1 CTL=1 CRASH_AFTER=2 CRASH_KIND=null DUMPCORE=0 DUMPLIMIT=400 SHELL=0
+MODE=full TRACE=10 RATE=1000 GUESTS=1 CTL=1 CRASH_AFTER=2 CRASH_KIND=null DUMPCORE=0 DUMPLIMIT=400 SHELL=0 SCALE=1
 for a in $(cat /proc/cmdline); do
 	case $a in
 	rig.mode=*) MODE=${a#*=} ;;
@@ -54,6 +55,7 @@ for a in $(cat /proc/cmdline); do
 	rig.dumpcore=*) DUMPCORE=${a#*=} ;;
 	rig.dumplimit=*) DUMPLIMIT=${a#*=} ;;
 	rig.shell=*) SHELL=${a#*=} ;;
+	rig.scale=*) SCALE=${a#*=} ;;
 	esac
 done
 
@@ -111,10 +113,11 @@ grep -E '^(xen_version|xen_caps|virt_caps|total_memory|free_memory|nr_cpus)' /re
 
 # domstate NAME: the state letters of `xl list` (r b p s c d), empty if gone
 domstate() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
-# wait_for SECONDS COMMAND...: until COMMAND succeeds, 1 after SECONDS (by
-# the clock: each try of xl or sqlite takes long under TCG)
+# wait_for SECONDS COMMAND...: until COMMAND succeeds, 1 after SECONDS
+# times rig.scale (by the clock: each try of xl or sqlite takes long under
+# TCG, longer when the host is loaded); the bound only ends a broken run
 wait_for() {
-	dl=$(awk -v n="$(now)" -v s="$1" 'BEGIN { print n + s }')
+	dl=$(awk -v n="$(now)" -v s="$1" -v k="$SCALE" 'BEGIN { print n + s * k }')
 	shift
 	until "$@"; do
 		awk -v n="$(now)" -v d="$dl" 'BEGIN { exit !(n >= d) }' && return 1
@@ -201,7 +204,7 @@ else
 fi
 # the emulated machine is slow, twice so with two guests: generous
 # deadlines, and each command's own time in ctl-times.txt
-ctl() { local t=$(now); unitrace ctl -t 15000 "$@"; local rc=$?; echo "$* $(since "$t")" >> /results/ctl-times.txt; return $rc; }
+ctl() { local t=$(now); unitrace ctl -t $((15000 * SCALE)) "$@"; local rc=$?; echo "$* $(since "$t")" >> /results/ctl-times.txt; return $rc; }
 RUN1_S=$TRACE
 [ "$CTL_ON" = 1 ] && RUN1_S=$((TRACE + 900))
 T=$(now)

@@ -14,7 +14,14 @@
 #          $B/xen-rig/results (or XEN_RIG_RESULTS=DIR); exit 1 if one fails
 #
 # Environment:
-#   XEN_RIG_TIMEOUT=S     hard limit on QEMU (default 180 s boot, 600 s full)
+#   XEN_RIG_TIMEOUT=S     hard limit on QEMU (default 180 s boot, 600 s full,
+#                         times XEN_RIG_SCALE)
+#   XEN_RIG_SCALE=K       multiply every bound of the rig (QEMU's limit, each
+#                         wait for a state in dom0, ctl's answer time) by K:
+#                         the emulated machine is K times slower when the
+#                         host's cores are busy (default 1; 4 under
+#                         UT_LOAD=1, make test-load).  Bounds only end a
+#                         broken run: no check depends on time.
 #   XEN_BENCH_DUMPCORE=1  also time `xl dump-core` of the crashed domain (slow
 #                         under TCG: about 530 s for 128 MB PVH), for at most
 #                         XEN_BENCH_DUMPCORE_LIMIT s (default 400; the QEMU
@@ -62,10 +69,12 @@ COPY=${XEN_RIG_COPY:-}
 for v in "$DUMPLIMIT" "$RATE" "$CTL" "$GUESTS"; do
 	case $v in '' | *[!0-9]*) echo "$0: not a number: '$v'" >&2; exit 2 ;; esac
 done
+SCALE=${XEN_RIG_SCALE:-$([ "${UT_LOAD:-0}" = 1 ] && echo 4 || echo 1)}
+case $SCALE in '' | 0 | *[!0-9]*) echo "$0: XEN_RIG_SCALE: not a positive number: '$SCALE'" >&2; exit 2 ;; esac
 [ "$DUMPCORE" = 1 ] && extra=$((2 * DUMPLIMIT + 60)) || extra=0
 case $MODE in
-boot|stub) TIMEOUT=${XEN_RIG_TIMEOUT:-$((180 + extra))} ;;
-full) TIMEOUT=${XEN_RIG_TIMEOUT:-$((600 + extra))} ;;
+boot|stub) TIMEOUT=${XEN_RIG_TIMEOUT:-$(((180 + extra) * SCALE))} ;;
+full) TIMEOUT=${XEN_RIG_TIMEOUT:-$(((600 + extra) * SCALE))} ;;
 check) ;;
 *) echo "usage: $0 [boot|stub|full|check]" >&2; exit 2 ;;
 esac
@@ -88,7 +97,7 @@ mkdir -p "$LOGS"
 rm -rf "$RES" "$R/xfer.img"
 truncate -s 512M "$R/xfer.img"
 XEN_CMDLINE="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1024M,max:1024M dom0_max_vcpus=2 smap=0 smep=0"
-DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init rig.mode=$MODE rig.dumpcore=$DUMPCORE rig.dumplimit=$DUMPLIMIT rig.rate=$RATE rig.ctl=$CTL rig.guests=$GUESTS rig.trace=${XEN_TRACE_S:-10} rig.crash_after=${XEN_CRASH_AFTER_S:-2} rig.crash=${XEN_CRASH_KIND:-null} rig.shell=${XEN_RIG_SHELL:-0}"
+DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init rig.mode=$MODE rig.dumpcore=$DUMPCORE rig.dumplimit=$DUMPLIMIT rig.rate=$RATE rig.ctl=$CTL rig.guests=$GUESTS rig.trace=${XEN_TRACE_S:-10} rig.crash_after=${XEN_CRASH_AFTER_S:-2} rig.crash=${XEN_CRASH_KIND:-null} rig.shell=${XEN_RIG_SHELL:-0} rig.scale=$SCALE"
 # QEMU's -initrd for a multiboot kernel is a comma-separated module list,
 # each "FILE ARGS": a comma inside ARGS must be doubled.
 DOM0_CMDLINE=${DOM0_CMDLINE//,/,,}
@@ -257,7 +266,7 @@ crash_checks() {
 		if readelf -hW "$elf" 2>/dev/null | grep -qE 'Entry point address: +0x0$'; then
 			load=(-o "target modules load --file $(basename "$elf") --slide 0")
 		fi
-		timeout 120 "$LLDB" -b -c "$hcore" "$elf" "${load[@]}" -o bt > "$RES/lldb-bt-$g.txt" 2> "$RES/lldb-bt-$g.err"
+		timeout $((120 * SCALE)) "$LLDB" -b -c "$hcore" "$elf" "${load[@]}" -o bt > "$RES/lldb-bt-$g.txt" 2> "$RES/lldb-bt-$g.err"
 		bt=$(sed -n 's/.*frame #[0-9]*: 0x[0-9a-f]* [^`]*`\([A-Za-z_][A-Za-z_0-9]*\).*/\1/p' "$RES/lldb-bt-$g.txt" | tr '\n' ' ')
 		echo " $bt " | grep -qE " $want "
 		ok $? "$label: lldb -b -c CORE $(basename "$elf")${load:+ (entry at 0: target modules load --slide 0)} -o bt names $frames ($(echo "$bt" | cut -c1-80))"
@@ -265,7 +274,7 @@ crash_checks() {
 		skip "$label: lldb bt on the core" "lldb missing (apt-get install lldb)"
 	fi
 	if command -v eu-stack >/dev/null && command -v eu-addr2line >/dev/null; then
-		timeout 120 eu-stack --core "$hcore" 2>/dev/null | awk '/^#/ { print $2 }' |
+		timeout $((120 * SCALE)) eu-stack --core "$hcore" 2>/dev/null | awk '/^#/ { print $2 }' |
 			eu-addr2line -f -e "$elf" > "$RES/eu-stack-$g.txt" 2>&1
 		bt=$(awk 'NR % 2 == 1' "$RES/eu-stack-$g.txt" | tr '\n' ' ')
 		echo " $bt " | grep -qE " $want "

@@ -1,17 +1,17 @@
 /*
- * For the guest programs of the e2e tests (tests/e2e/NAME.c): a hosted
- * guest's own shared area, found in /proc/self/maps after ut_init.
+ * For the e2e test guests (evil_guest.c, gap_guest.c): find the calling
+ * process's own unitrace shared area, to read or scribble on it.
  */
-#ifndef UT_TEST_OWN_AREA_H
-#define UT_TEST_OWN_AREA_H
+#ifndef UT_TEST_GUEST_AREA_H
+#define UT_TEST_GUEST_AREA_H
 
 #include <stdio.h>
 #include <string.h>
 
 #include "ut_abi.h"
 
-/* Our own shared area, or NULL. */
-static inline struct ut_area_hdr *ut_test_own_area(void)
+/* Our own shared area, found in /proc/self/maps; NULL if none. */
+static inline struct ut_area_hdr *find_area(void)
 {
 	char line[512];
 	FILE *f = fopen("/proc/self/maps", "r");
@@ -25,4 +25,4 @@ static inline struct ut_area_hdr *ut_test_own_area(void)
 	return (struct ut_area_hdr *)lo;
 }
 
-#endif /* UT_TEST_OWN_AREA_H */
+#endif
