@@ -160,6 +160,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 2)
 		return 0;
+	/* the same guest for every input: every type on, rings discarding */
+	{
+		struct ut_ctl_msg q = {.magic = UT_CTL_MAGIC, .op = UT_CTL_ENABLE,
+				       .arg = 1};
+		uint8_t rsp[UT_CTL_HDR_SIZE + UT_CTL_MAX_RSP];
+		ut_ctl_handle(&q, sizeof(q), rsp, sizeof(rsp));
+		ut_set_mode(-1, UT_MODE_DISCARD);
+		for (int i = 0; i < 300; i++)
+			ut_fzl_one((uint32_t)i);
+	}
 	f->c.send = fake_send;
 	f->c.recv = fake_recv;
 	f->c.close = fake_close;

@@ -21,10 +21,11 @@
  *        9 overwrite file bytes once closed ([u24 offset] [u8 n] [bytes]).
  *      A value: [u8 type] NULL, integers (raw 8 bytes, small, extremes),
  *      a real, text or blob of the next [u8 len] bytes, a zeroblob of up
- *      to 1 MiB, or a word from the trace's own vocabulary.
+ *      to 64 KiB, or a word from the trace's own vocabulary.
  *
  * A command may fail (a clear message, exit status 1) but never crash,
- * hang or read out of bounds.
+ * hang or read out of bounds.  UT_FUZZ_DB_SAVE=FILE keeps a copy of the
+ * database an input makes (to run the commands on it by hand).
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -223,6 +224,13 @@ static int byte(in_t *in)
 	return *in->p++;
 }
 
+/* The next 8 bytes (0 past the end). */
+static void bytes8(in_t *in, uint8_t b[8])
+{
+	for (int j = 0; j < 8; j++)
+		b[j] = (uint8_t)(byte(in) & 0xff);
+}
+
 static void bind_value(sqlite3_stmt *s, int k, in_t *in)
 {
 	static const int64_t extremes[] = {
@@ -240,8 +248,7 @@ static void bind_value(sqlite3_stmt *s, int k, in_t *in)
 		sqlite3_bind_null(s, k);
 		break;
 	case 1:
-		for (int j = 0; j < 8; j++)
-			b[j] = (uint8_t)(byte(in) & 0xff);
+		bytes8(in, b);
 		memcpy(&i, b, 8);
 		sqlite3_bind_int64(s, k, i);
 		break;
@@ -253,8 +260,7 @@ static void bind_value(sqlite3_stmt *s, int k, in_t *in)
 						  (sizeof(extremes) / sizeof(*extremes))]);
 		break;
 	case 4:
-		for (int j = 0; j < 8; j++)
-			b[j] = (uint8_t)(byte(in) & 0xff);
+		bytes8(in, b);
 		memcpy(&d, b, 8);
 		sqlite3_bind_double(s, k, d);
 		break;
@@ -273,7 +279,7 @@ static void bind_value(sqlite3_stmt *s, int k, in_t *in)
 		in->p += len, in->n -= (size_t)len;
 		break;
 	case 7:
-		sqlite3_bind_zeroblob(s, k, (byte(in) & 0xff) * 4096);
+		sqlite3_bind_zeroblob(s, k, (byte(in) & 0xff) * 256);
 		break;
 	default:
 		sqlite3_bind_text(s, k, words[(byte(in) & 0xff) %
@@ -467,6 +473,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (write_all(path, bases[bi].bytes, bases[bi].len))
 			abort();
 		apply_script(&in);
+	}
+	const char *save = getenv("UT_FUZZ_DB_SAVE");
+	if (save) { /* the database this input makes, to look at by hand */
+		size_t len;
+		uint8_t *b = read_all(path, &len);
+		if (b && write_all(save, b, len) == 0)
+			fprintf(stderr, "fuzz_db: database saved as %s\n", save);
+		free(b);
 	}
 	{
 		const char *a_list[] = {"list", "-v", path};
