@@ -10,6 +10,8 @@
 #   make             build everything into $(B)/
 #   make check-asan  the same tests built with ASan + UBSan (into build-asan/)
 #   make bench       benchmarks (figures and ratios, never pass/fail)
+#   make fuzz        every libFuzzer target briefly; make fuzz-long for hours
+#                    (docs/fuzzing.md)
 #   make bench-xen   Xen rig figures: grant-ring events/s, crash dump vs xl dump-core (~10 min)
 #   make install     PREFIX=/usr/local DESTDIR=
 

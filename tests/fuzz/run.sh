@@ -5,8 +5,9 @@
 #   tests/fuzz/run.sh short SECONDS   every target, SECONDS of wall time in
 #                                     all: the cores share the targets, each
 #                                     gets SECONDS * cores / targets (>= 5)
-#   tests/fuzz/run.sh long HOURS      every target at once for HOURS, each
-#                                     with -fork over its share of the cores
+#   tests/fuzz/run.sh long HOURS      every target at once for HOURS (0.5:
+#                                     half an hour), each with -fork over
+#                                     its share of the cores
 #
 # Each target starts from its corpus (B/fuzz/corpus/NAME, kept between
 # runs), its committed seeds (tests/fuzz/seeds/NAME) and the inputs that
@@ -40,7 +41,8 @@ if [ "$mode" = short ]; then
 	per=$(( amount * jobs / ntargets ))
 	[ "$per" -lt 5 ] && per=5
 else
-	per=$(( amount * 3600 ))
+	per=$(awk -v h="$amount" 'BEGIN { printf "%d", h * 3600 }')
+	[ "$per" -ge 1 ] || { echo "run.sh: FUZZ_HOURS=$amount is no time" >&2; exit 2; }
 	# the cores are shared by every target: -fork=N per target
 	forks=$(( jobs / ntargets )); [ "$forks" -lt 1 ] && forks=1
 fi
@@ -86,10 +88,11 @@ for n in $targets; do
 	corp=$(sed -n 's/.*corp: \([0-9]*\).*/\1/p' <<<"$last")
 	if [ "$mode" = long ]; then # -fork: the totals are in the last status line
 		execs=${execs:-$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$last")}
-		eps=${eps:-$(sed -n 's/.*exec\/s: \([0-9]*\).*/\1/p' <<<"$last")}
+		eps=${eps:-$(sed -n 's/.*exec\/s:\{0,1\} \([0-9]*\).*/\1/p' <<<"$last")}
 	fi
 	verdict=ok
 	if [ "$rc" != 0 ] || grep -qE '^==[0-9]+==ERROR|^SUMMARY: ' "$log" ||
+		grep -qE 'oom/timeout/crash: ([1-9]|[0-9]+/[1-9]|[0-9]+/[0-9]+/[1-9])' "$log" ||
 		ls "$B/fuzz/crash/$n-"* >/dev/null 2>&1; then
 		verdict="FAILED (exit $rc; see $log, $B/fuzz/crash/$n-*)"
 		fail=1
