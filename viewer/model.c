@@ -400,17 +400,6 @@ static int load_crashes(vw_model_t *m)
 	return 0;
 }
 
-/* (a) + (b), held at the int64 limits: the counts come from the file,
- * and a damaged one may hold any. */
-static int64_t add_sat(int64_t a, int64_t b)
-{
-	if (b > 0 && a > INT64_MAX - b)
-		return INT64_MAX;
-	if (b < 0 && a < INT64_MIN - b)
-		return INT64_MIN;
-	return a + b;
-}
-
 static void update_totals(vw_model_t *m)
 {
 	m->t_min = INT64_MAX;
@@ -423,8 +412,8 @@ static void update_totals(vw_model_t *m)
 			m->t_min = l->ts_first;
 		if (l->ts_last > m->t_max)
 			m->t_max = l->ts_last;
-		m->nevents = add_sat(m->nevents, l->nevents);
-		m->nlost = add_sat(m->nlost, l->nlost);
+		m->nevents = vw_add_sat(m->nevents, l->nevents);
+		m->nlost = vw_add_sat(m->nlost, l->nlost);
 	}
 	for (int i = 0; i < m->ncrashes; i++) {
 		if (m->crashes[i].ts > m->t_max && m->t_max != INT64_MIN)

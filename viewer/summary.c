@@ -192,7 +192,7 @@ int summary_update(vw_model_t *m)
 			l->ts_first = tf;
 		if (tl > l->ts_last)
 			l->ts_last = tl;
-		l->nevents += c;
+		l->nevents = vw_add_sat(l->nevents, c);
 		spread(m, &l->sum, tf, tl, c);
 		m->last_block = id;
 	}
