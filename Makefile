@@ -10,6 +10,8 @@
 #   make             build everything into $(B)/
 #   make check-asan  the same tests built with ASan + UBSan (into build-asan/)
 #   make bench       benchmarks (figures and ratios, never pass/fail)
+#   make fuzz        every libFuzzer target briefly; make fuzz-long for hours
+#                    (docs/fuzzing.md)
 #   make bench-xen   Xen rig figures: grant-ring events/s, crash dump vs xl dump-core (~10 min)
 #   make install     PREFIX=/usr/local DESTDIR=
 
@@ -129,7 +131,7 @@ TEST_OBJ := $(call obj,$(wildcard tests/unit/test_*.c) $(wildcard tests/e2e/*.c)
 	$(BENCH_SRC) tests/port_test.c collector/cli/main.c examples/demo-guest/demo.c \
 	examples/common/workload.c)
 
-.PHONY: pvh-demo unikraft-app test-xen all deps test test-load check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz \
+.PHONY: pvh-demo unikraft-app test-xen all deps test test-load check unit e2e check-asan check-valgrind demo demo-crash bench bench-xen install clean fuzz fuzz-long \
 	check-headers check-freestanding FORCE
 all: $(UNITRACE) $(LIB_GUEST) $(LIB_XEN_GUEST) $(DEMO) $(B)/unitrace-guest.pc $(UNIT_TESTS) \
 	$(E2E_PROGS) $(BENCHES) $(TEST_OBJ) check-freestanding pvh-demo unikraft-app
@@ -433,24 +435,58 @@ install: all
 clean:
 	rm -rf build build-asan
 
-# ---- fuzzing (clang + libFuzzer) -------------------------------------------
+# ---- fuzzing (clang + libFuzzer; docs/fuzzing.md) ------------------------
+# One target per decoder of bytes from outside: tests/fuzz/fuzz_NAME.c,
+# compiled against the real code.  Each is built twice: by clang with
+# libFuzzer, ASan and UBSan into $(B)/fuzz/fuzz_NAME, and by $(CC) with the
+# project's flags, with tests/fuzz/replay.c for main(), into
+# $(B)/tests/fuzz/fuzz_NAME: tests/e2e/fuzz_regress.sh replays the
+# committed seeds and found inputs through it in every test run.
+#   make fuzz [FUZZ_SECONDS=30]  every target; FUZZ_SECONDS is the wall time
+#                                of the whole run, shared by the cores
+#   make fuzz-long FUZZ_HOURS=N  every target at once for N hours
+#   FUZZ_TARGETS="db core"       only these (tests/fuzz/run.sh)
 FUZZ_SECONDS ?= 30
+FUZZ_HOURS ?= 1
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all $(CPPFLAGS_COMMON) $(COLLECTOR_INC) -Itests
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_REPLAY := $(patsubst %,$(B)/tests/fuzz/fuzz_%,$(FUZZ_NAMES))
+# clang's own warnings are not the project's gate (gcc's are): no -Werror
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -pthread -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_INC := $(CPPFLAGS_COMMON) $(COLLECTOR_INC) -Iviewer -Itests
+# The collector as the command line has it, with the Xen stub (no Xen
+# library needed), the viewer, and the guest core on the test port.
+FUZZ_LIB_SRC := $(filter-out $(XEN_SRC) $(XEN_PROBE_SRC) collector/cli/main.c, \
+	$(wildcard collector/*/*.c)) $(VIEWER_SRC) tracer-guest/ut_trace.c tests/port_test.c
+FUZZ_LIB_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
+FUZZ_LDLIBS := -lsqlite3 -ldw -lelf -lpthread -lm -lncursesw
 
-# one compile of its sources; any header they could include rebuilds it
-$(B)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c collector/ingest/reader.c collector/ingest/schema.c \
-		tests/port_test.c tracer-guest/ut_trace.c $(STAMP) \
-		$(wildcard formats/*.h include/unitrace/*.h tracer-guest/*.h \
-		collector/*.h collector/*/*.h tests/*.h)
+$(B)/fuzz/obj/%.o: %.c $(STAMP)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_INC) -MMD -MP -c $< -o $@
+$(B)/fuzz/obj/collector/transport/xen_stub.o: FUZZ_CFLAGS += -DUT_XEN_OFF_REASON='"fuzz build"'
+-include $(shell find $(B)/fuzz/obj -name '*.d' 2>/dev/null)
 
-# A short run: CI finds regressions, long runs belong to benchmarks.
-fuzz: $(B)/fuzz/fuzz_reader
-	@mkdir -p $(B)/fuzz/corpus
-	@$(B)/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
-		-print_final_stats=1 $(B)/fuzz/corpus > $(B)/fuzz/log 2>&1; \
-		rc=$$?; grep -E '^(Done|stat::)|ERROR|SUMMARY' $(B)/fuzz/log; \
-		echo "fuzz_reader: exit $$rc"; exit $$rc
+$(B)/fuzz/libfuzzlib.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BIN): $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o $(B)/fuzz/libfuzzlib.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(FUZZ_LDLIBS)
+
+# The replay drivers: gcc, the project's warnings, ASan in build-asan.
+$(call obj,$(wildcard tests/fuzz/*.c)): HOST_INC += -Iviewer
+$(FUZZ_REPLAY): $(B)/tests/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay.c) \
+		$(VIEWER_OBJ) $(LIB_COLLECTOR) $(LIB_TESTPORT) $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS_HOST) -lncursesw
+all: $(FUZZ_REPLAY)
+
+# A short run: CI finds regressions; long runs find new inputs.
+fuzz: $(FUZZ_BIN)
+	@B=$(B) tests/fuzz/run.sh short $(FUZZ_SECONDS)
+
+fuzz-long: $(FUZZ_BIN)
+	@B=$(B) tests/fuzz/run.sh long $(FUZZ_HOURS)

@@ -412,8 +412,8 @@ static void update_totals(vw_model_t *m)
 			m->t_min = l->ts_first;
 		if (l->ts_last > m->t_max)
 			m->t_max = l->ts_last;
-		m->nevents += l->nevents;
-		m->nlost += l->nlost;
+		m->nevents = vw_add_sat(m->nevents, l->nevents);
+		m->nlost = vw_add_sat(m->nlost, l->nlost);
 	}
 	for (int i = 0; i < m->ncrashes; i++) {
 		if (m->crashes[i].ts > m->t_max && m->t_max != INT64_MIN)

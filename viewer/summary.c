@@ -22,6 +22,7 @@
 
 #define SUM_TARGET 65536
 #define SUM_MIN_W 256
+#define SUM_TS_MAX ((int64_t)1 << 61)
 
 /* Map the buckets of every lane to width (w) and origin (origin), (n)
  * buckets.  (w) is a multiple of the old width, (origin) aligned to it. */
@@ -145,6 +146,16 @@ int summary_update(vw_model_t *m)
 		goto sqlfail;
 	if (!any)
 		return 0;
+	/* Guest nanoseconds: a range beyond +-2^61 ns (73 years) is a
+	 * damaged or hostile file, and the bucket arithmetic would overflow. */
+	if (hi < lo)
+		hi = lo;
+	if (lo < -SUM_TS_MAX || hi > SUM_TS_MAX) {
+		snprintf(m->err, sizeof(m->err),
+			 "event_blocks spans %lld to %lld ns, beyond +-2^61 ns: "
+			 "the database is damaged", (long long)lo, (long long)hi);
+		return -1;
+	}
 	if (cover(m, lo, hi))
 		return -1;
 
@@ -181,7 +192,7 @@ int summary_update(vw_model_t *m)
 			l->ts_first = tf;
 		if (tl > l->ts_last)
 			l->ts_last = tl;
-		l->nevents += c;
+		l->nevents = vw_add_sat(l->nevents, c);
 		spread(m, &l->sum, tf, tl, c);
 		m->last_block = id;
 	}

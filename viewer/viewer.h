@@ -24,6 +24,17 @@
 
 struct sqlite3;
 
+/* (a) + (b), held at the int64 limits: event counts come from the file,
+ * and a damaged one may hold any. */
+static inline int64_t vw_add_sat(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
 /* ---- semantic styles: tui.c maps them to colours or attributes -------- */
 enum vw_style {
 	VS_NORMAL = 0,

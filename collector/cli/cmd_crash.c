@@ -506,8 +506,11 @@ static void show_header(const struct crash *c)
 		char buf[48];
 		ut_fmt_ts(buf, sizeof(buf), c->ts);
 		printf("%s s (guest monotonic clock)", buf);
-		if (c->has_clock) {
-			int64_t wall = c->start_realtime + (c->ts - c->clock_ns_ref);
+		int64_t d, wall;
+		/* the times come from the file: no wall time if they overflow */
+		if (c->has_clock &&
+		    !__builtin_sub_overflow(c->ts, c->clock_ns_ref, &d) &&
+		    !__builtin_add_overflow(c->start_realtime, d, &wall)) {
 			time_t secs = (time_t)(wall / 1000000000);
 			struct tm tm;
 			char when[64];

@@ -342,7 +342,7 @@ static int ctl_run(int argc, char **argv)
 	long ring = -1, timeout = 2000;
 	const char *dir_opt = NULL;
 	bool use_xen = false;
-	ctl_t *k;
+	ut_ctl_chan_t *chan;
 	int c, rc;
 
 	optind = 1;
@@ -416,27 +416,37 @@ static int ctl_run(int argc, char **argv)
 		ut_error("ctl", "name the event types to %s (or 'all')", action);
 		return 2;
 	}
-	k = calloc(1, sizeof(*k));
+	chan = use_xen ? ut_xen_ctl_open(args[0], err, sizeof(err))
+		       : ut_hosted_ctl_open(dir, args[0], err, sizeof(err));
+	if (!chan) {
+		ut_error("ctl", "%s", err);
+		return 1;
+	}
+	rc = ut_ctl_act(chan, ut_now_ms() + timeout, action, args + 2,
+			nargs - 2, ring);
+	chan->close(chan);
+	return rc;
+}
+
+int ut_ctl_act(ut_ctl_chan_t *chan, int64_t deadline, const char *action,
+	       char **args, int nargs, long ring)
+{
+	ctl_t *k = calloc(1, sizeof(*k));
+	int rc;
+
 	if (!k) {
 		ut_error("ctl", "out of memory");
 		return 1;
 	}
-	k->chan = use_xen ? ut_xen_ctl_open(args[0], err, sizeof(err))
-			  : ut_hosted_ctl_open(dir, args[0], err, sizeof(err));
-	if (!k->chan) {
-		ut_error("ctl", "%s", err);
-		free(k);
-		return 1;
-	}
-	k->deadline = ut_now_ms() + timeout;
+	k->chan = chan;
+	k->deadline = deadline;
 	k->seq = (uint32_t)(getpid() * 2654435761u) ^ (uint32_t)ut_now_ms();
 	if (!strcmp(action, "show"))
 		rc = do_show(k);
 	else if (!strcmp(action, "mode"))
-		rc = do_mode(k, args[2], ring);
+		rc = do_mode(k, args[0], ring);
 	else
-		rc = do_enable(k, !strcmp(action, "enable"), args + 2, nargs - 2);
-	k->chan->close(k->chan);
+		rc = do_enable(k, !strcmp(action, "enable"), args, nargs);
 	free(k);
 	return rc;
 }

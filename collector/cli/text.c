@@ -281,10 +281,12 @@ void ut_tab_flush(ut_tab_t *t)
 		free(t->cells[i]);
 	/* keep a partial row */
 	size_t rest = t->ncells - rows * (size_t)t->ncols;
-	memmove(t->cells, t->cells + rows * (size_t)t->ncols,
-		rest * sizeof(*t->cells));
-	memmove(t->right, t->right + rows * (size_t)t->ncols,
-		rest * sizeof(*t->right));
+	if (rest) { /* (an empty table has no arrays: NULL + 0 is undefined) */
+		memmove(t->cells, t->cells + rows * (size_t)t->ncols,
+			rest * sizeof(*t->cells));
+		memmove(t->right, t->right + rows * (size_t)t->ncols,
+			rest * sizeof(*t->right));
+	}
 	t->ncells = rest;
 }
 

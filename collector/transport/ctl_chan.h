@@ -41,4 +41,13 @@ ut_ctl_chan_t *ut_xen_ctl_open(const char *want, char *err, size_t errlen);
  * ("DOMID NAME").  How many, or -1 with a message in err. */
 int ut_xen_ctl_list(char *err, size_t errlen);
 
+/* cmd_ctl.c: run one `unitrace ctl` (action) ("show", "mode", "enable" or
+ * "disable") with its operands (args, nargs: the mode, or the event type
+ * names; checked by the caller) and (ring) (-1: every ring) over the open
+ * channel (chan) until (deadline).  Everything the guest answers is
+ * checked; the exit status, messages printed.  Does not close (chan).
+ * Apart from `unitrace ctl`, the control fuzzer calls it. */
+int ut_ctl_act(ut_ctl_chan_t *chan, int64_t deadline, const char *action,
+	       char **args, int nargs, long ring);
+
 #endif
