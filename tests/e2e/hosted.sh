@@ -269,6 +269,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m tmpfs "$T/full" 2>/dev/null; 
 	dir=$T/rv-full
 	dropped() { $UT ctl --dir "$dir" diskfull show 2>/dev/null |
 		awk '/^  ring/ { s += $(NF - 1) } END { print s + 0 }'; }
+	drops_seen() { [ "$(dropped)" -gt 0 ]; }
 	$UT collect -o "$db" --dir "$dir" --poll-ms 2 2>"$T/df1.err" &
 	COLL=$!
 	UNITRACE_DIR=$dir UNITRACE_WAIT_ATTACH_MS=60000 UNITRACE_NAME=diskfull \
@@ -284,7 +285,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2m tmpfs "$T/full" 2>/dev/null; 
 	ok $? "...the guest keeps running"
 	c1=$(q "$db" "SELECT count(*) FROM events" 2>&1)
 	is "$(q "$db" "PRAGMA integrity_check" 2>&1)" "ok" "...the database is intact ($c1 events committed)"
-	until_ok [ "$(dropped)" -gt 0 ]
+	until_ok drops_seen
 	ok $? "...with no collector, the guest counts the events it drops ($(dropped))"
 	mount -o remount,size=64m "$T/full"
 	$UT collect -o "$db" --dir "$dir" --poll-ms 2 2>"$T/df2.err" &

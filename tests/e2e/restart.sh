@@ -38,6 +38,7 @@ db=$T/t.db
 dir=$T/rv
 stored() { q "$db" "SELECT coalesce(sum(event_count), 0) FROM lanes" 2>/dev/null || echo 0; }
 at_least() { [ "$(stored)" -ge "$1" ]; }
+status_is() { [ "$(q "$db" "SELECT group_concat(status) FROM guests" 2>/dev/null)" = "$1" ]; }
 start_collector() {
 	$UT collect -q -o "$db" --dir "$dir" --poll-ms 2 2>>"$T/c.err" &
 	COLL=$!
@@ -87,7 +88,7 @@ touch "$T/done"
 wait "$G"
 ok $? "the guest exits 0"
 G=
-until_ok [ "$(q "$db" "SELECT status FROM guests" 2>/dev/null)" = exited ]
+until_ok status_is exited
 ok $? "the guest is marked exited"
 kill -INT "$COLL"
 wait "$COLL"
@@ -117,5 +118,37 @@ is "$(q "$db" "SELECT max(m) FROM (SELECT max(seq) AS m FROM events UNION ALL SE
 is "$(q "$db" "SELECT event_count || ' ' || lost_count || ' ' || last_seq FROM lanes")" \
 	"$N $dr $((em - 1))" "the lane's totals agree"
 grep -v '^$' "$T/c.err" | head -5 | sed 's/^/# collector: /'
+
+# ---- a guest that exits after its collector was killed ------------------
+# Its header still says a collector is attached (a SIGKILLed one cannot
+# say otherwise).  With UNITRACE_EXIT_WAIT_MS it must wait for the next
+# collector rather than exit at once and take its unread events with it.
+db=$T/exit.db
+dir=$T/rv-exit
+echo 100 >"$T/limit2"
+start_collector
+UNITRACE_DIR=$dir UNITRACE_NAME=leaver UNITRACE_RINGS=1 \
+	UNITRACE_RING_SIZE=64K UNITRACE_MODE=discard \
+	UNITRACE_WAIT_ATTACH_MS=600000 UNITRACE_EXIT_WAIT_MS=600000 \
+	$GUEST 1000 "$T/limit2" "$T/done2" >"$T/g2.out" 2>"$T/g2.err" &
+G=$!
+until_ok at_least 100
+kill -9 "$COLL"
+wait "$COLL" 2>/dev/null
+COLL=
+echo 1000 >"$T/limit2.tmp" && mv "$T/limit2.tmp" "$T/limit2"
+# all 1000 in its ring (32 KiB of 64), then it shuts down
+until_ok grep -q '^count_guest: emitted 1000 dropped 0$' "$T/g2.out"
+touch "$T/done2"
+start_collector
+until_ok status_is exited
+ok $? "a guest exiting after its collector was killed waits for the next one (status $(q "$db" "SELECT status FROM guests"))"
+wait "$G"
+ok $? "...and exits 0"
+G=
+is "$(stored)" "1000" "...which stores all its 1000 events"
+kill -INT "$COLL"
+wait "$COLL"
+COLL=
 
 echo "1..$n"
