@@ -10,8 +10,10 @@
 # at random above what the last collector had stored, never after a
 # sleep; meanwhile the guest may run ahead to a limit L > K also drawn at
 # random (it waits at L), so the collector is killed while busy, and
-# always before the guest is done.  RESTART_EVENTS (default 1000000), RESTART_KILLS (default 12) and
-# RESTART_SEED (default: random, printed) change the run.
+# always before the guest is done.  RESTART_EVENTS (default 1000000; a
+# sanitizer build, SAN set, 200000), RESTART_KILLS (default 12) and
+# RESTART_SEED (default: random, printed) change the run.  A last part
+# kills the collector of a guest that then exits (UNITRACE_EXIT_WAIT_MS).
 set -u
 B=${B:-build}
 UT=$B/unitrace
@@ -28,7 +30,8 @@ trap cleanup EXIT
 for bin in "$UT" "$GUEST"; do
 	if [ ! -x "$bin" ]; then echo "not ok 1 - $bin not built"; exit 1; fi
 done
-N=${RESTART_EVENTS:-1000000}
+# a sanitizer build (make check-asan sets SAN) runs a fifth of it
+if [ -n "${SAN:-}" ]; then N=${RESTART_EVENTS:-200000}; else N=${RESTART_EVENTS:-1000000}; fi
 KILLS=${RESTART_KILLS:-12}
 SEED=${RESTART_SEED:-$$}
 RANDOM=$SEED
