@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -617,16 +618,40 @@ static void note_msg(struct tally *t, long at, const char *m)
 }
 
 /* Run the workload with call (at) failing.  Returns 1 if the fault fired. */
-static int run_once(long at, int persistent, struct tally *t)
+/* Run the workload with call (at) failing; with (pre) > 0, cycles
+ * 0..pre-1 are stored first without faults and the faults start with the
+ * collector opening that existing trace again.  Returns 1 if the fault
+ * fired. */
+static int run_once(long at, int persistent, int pre, struct tally *t)
 {
 	char err[512], why[400];
 	struct run r;
-	int committed = -1; /* cycles committed: -1 before the create */
+	int committed = pre ? pre : -1; /* cycles committed: -1 before the create */
 	int fired_msg_ok = 1;
 	const char *bad;
 
 	memset(&r, 0, sizeof(r));
 	rm_db();
+	if (pre) {
+		/* stored by a collector that is then killed: a child that
+		 * ends without closing, its WAL and -shm left behind */
+		pid_t pid = fork();
+		if (pid == 0) {
+			r.st = ut_store_open(dbpath, UT_STORE_CREATE, err,
+					     sizeof(err));
+			for (int c = 0; r.st && c < pre; c++)
+				if (cycle(&r, c))
+					_exit(1);
+			_exit(r.st ? 0 : 1);
+		}
+		int ws = -1;
+		if (pid < 0 || waitpid(pid, &ws, 0) != pid || ws != 0) {
+			t->bad_db++;
+			note_bad(t, at, "could not store the cycles before");
+			return 1;
+		}
+		memset(&r, 0, sizeof(r));
+	}
 	fault_arm(at, persistent);
 	r.st = ut_store_open(dbpath, UT_STORE_CREATE, err, sizeof(err));
 	if (!r.st) {
@@ -643,9 +668,9 @@ static int run_once(long at, int persistent, struct tally *t)
 			}
 		}
 	}
-	if (r.st)
+	if (r.st && !pre)
 		committed = 0;
-	for (int c = 0; r.st && c < NCYCLES; c++) {
+	for (int c = pre; r.st && c < NCYCLES; c++) {
 		if (cycle(&r, c) == 0) {
 			committed = c + 1;
 			continue;
@@ -725,7 +750,7 @@ static long stride(int io)
 #endif
 }
 
-static void run_mode(const char *name, int io, int persistent)
+static void run_mode(const char *name, int io, int persistent, int pre)
 {
 	struct tally t;
 	long at, step = stride(io);
@@ -734,7 +759,7 @@ static void run_mode(const char *name, int io, int persistent)
 	shim_io = io;
 	for (at = 1; at < 1000000; at += step) {
 		t.runs++;
-		if (!run_once(at, persistent, &t))
+		if (!run_once(at, persistent, pre, &t))
 			break;
 	}
 	printf("# %s: %ld faults injected, then a run without one\n", name,
@@ -784,16 +809,21 @@ int main(void)
 	/* the workload itself, without faults */
 	struct tally t0;
 	memset(&t0, 0, sizeof(t0));
-	ok(run_once(0, 0, &t0) == 0, "the workload runs without faults");
+	ok(run_once(0, 0, 0, &t0) == 0, "the workload runs without faults");
 	char why[400];
 	const char *bad = check_db(NCYCLES, why, sizeof(why));
 	ok(!bad, "and stores every cycle (%lld events): %s",
 	   want_events(NCYCLES), bad ? bad : "ok");
 
-	run_mode("I/O, persistent (a full disk)", 1, 1);
-	run_mode("I/O, transient", 1, 0);
-	run_mode("out of memory, persistent", 0, 1);
-	run_mode("out of memory, transient", 0, 0);
+	run_mode("I/O, persistent (a full disk)", 1, 1, 0);
+	run_mode("I/O, transient", 1, 0, 0);
+	run_mode("out of memory, persistent", 0, 1, 0);
+	run_mode("out of memory, transient", 0, 0, 0);
+	/* a collector restarted after a SIGKILL: faults from the open of a
+	 * trace with 3 cycles committed in a WAL never checkpointed */
+	run_mode("reopen, I/O, persistent", 1, 1, 3);
+	run_mode("reopen, I/O, transient", 1, 0, 3);
+	run_mode("reopen, out of memory, persistent", 0, 1, 3);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
