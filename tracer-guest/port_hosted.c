@@ -564,14 +564,40 @@ int ut_port_publish(struct ut_area_hdr *h, size_t bytes)
 	return 0;
 }
 
+/* True if the collector that announced itself in (h) is no more: killed
+ * (SIGKILL), it could not set collector_state back to NONE. */
+static bool collector_gone(struct ut_area_hdr *h)
+{
+	uint32_t pid = ut_load_acquire(&h->collector_pid);
+
+	return pid && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Wait up to (ms) for a collector whose process lives to be attached. */
+static void wait_live_collector(struct ut_area_hdr *h, long ms)
+{
+	struct timespec nap = {0, 1000 * 1000};
+
+	for (long i = 0; i <= ms; i++) {
+		if (ut_load_acquire(&h->collector_state) >= UT_COLL_ATTACHED &&
+		    !collector_gone(h))
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+
 void ut_port_unpublish(struct ut_area_hdr *h)
 {
 	/* An attached collector holds its own descriptor on the memfd, so the
 	 * rings outlive this process and it needs nothing more from us.  One
-	 * that has not attached yet can be waited for, if asked. */
+	 * that has not attached yet, or attached and was killed since, can be
+	 * waited for, if asked. */
 	long ms = env_ms("UNITRACE_EXIT_WAIT_MS", 0);
-	if (ms && ut_load_acquire(&h->collector_state) == UT_COLL_NONE)
+	uint32_t cs = ut_load_acquire(&h->collector_state);
+	if (ms && cs == UT_COLL_NONE)
 		wait_collector(h, UT_COLL_ATTACHED, ms);
+	else if (ms && cs == UT_COLL_ATTACHED && collector_gone(h))
+		wait_live_collector(h, ms);
 	if (ut_link[0])
 		unlink(ut_link);
 	ut_link[0] = 0;

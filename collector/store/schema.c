@@ -150,6 +150,12 @@ static const char schema_sql[] =
 void schema_open_error(char *err, size_t errlen, const char *path,
 		       sqlite3 *db, int rc)
 {
+	/* SQLite's words for (rc): the connection's message, unless a
+	 * ROLLBACK after the failure has reset it to "not an error" */
+	const char *why = db && sqlite3_errcode(db) != SQLITE_OK
+				  ? sqlite3_errmsg(db)
+				  : sqlite3_errstr(rc);
+
 	switch (rc & 0xff) {
 	case SQLITE_NOTADB:
 		snprintf(err, errlen,
@@ -161,14 +167,14 @@ void schema_open_error(char *err, size_t errlen, const char *path,
 		snprintf(err, errlen,
 			 "%s is corrupt (%s); recover what is readable with "
 			 "'sqlite3 %s .recover', or collect the trace again",
-			 path, sqlite3_errmsg(db), path);
+			 path, why, path);
 		break;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		snprintf(err, errlen,
 			 "%s is locked by another process (%s); try again "
 			 "when it is done",
-			 path, sqlite3_errmsg(db));
+			 path, why);
 		break;
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
@@ -177,11 +183,11 @@ void schema_open_error(char *err, size_t errlen, const char *path,
 		snprintf(err, errlen,
 			 "cannot write %s (%s); check the permissions of "
 			 "the file and of its directory",
-			 path, sqlite3_errmsg(db));
+			 path, why);
 		break;
 	default:
 		snprintf(err, errlen, "cannot read %s: %s", path,
-			 sqlite3_errmsg(db));
+			 why);
 		break;
 	}
 }

@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,27 @@ int store_exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* Close (*db); if (created) is not NULL, remove that database we created,
+ * with its WAL and shared-memory files: a half-made database left behind
+ * would be taken for a trace, and a WAL left beside a new file of the same
+ * name would be replayed into it. */
+static void db_remove(sqlite3 **db, const char *created)
+{
+	char p[PATH_MAX];
+
+	sqlite3_close(*db);
+	*db = NULL;
+	if (!created)
+		return;
+	unlink(created);
+	snprintf(p, sizeof(p), "%s-wal", created);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", created);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-journal", created);
+	unlink(p);
+}
+
 ut_store_t *ut_store_open(const char *path, int flags, char *err,
 			  size_t errlen)
 {
@@ -320,7 +342,7 @@ ut_store_t *ut_store_open(const char *path, int flags, char *err,
 		else
 			snprintf(err, errlen, "cannot open %s: %s", path,
 				 e ? strerror(e) : sqlite3_errstr(rc));
-		sqlite3_close(db);
+		db_remove(&db, existed ? NULL : path);
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, UT_BUSY_MS);
@@ -371,9 +393,7 @@ ut_store_t *ut_store_open(const char *path, int flags, char *err,
 		ckpt_start(st, path);
 	return st;
 fail:
-	sqlite3_close(db);
-	if (!existed)
-		unlink(path); /* don't leave a half-made database behind */
+	db_remove(&db, existed ? NULL : path);
 	return NULL;
 }
 
