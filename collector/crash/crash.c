@@ -218,6 +218,33 @@ void ut_crash_compute(ut_crash_job_t *j)
 	src->release(src);
 }
 
+void ut_crash_note_second(ut_crash_job_t *j, ut_reader_t *rd)
+{
+	struct ut_crash_rec rec;
+	char what[128];
+	const char *name;
+
+	/* a fresh copy: the second crash is written after the record */
+	if (!j->valid || ut_reader_crash(rd, &rec) != 0 || !rec.second_tid)
+		return;
+	name = rec.second_signo > 0 && rec.second_signo < 65
+	       ? sigabbrev_np(rec.second_signo) : NULL;
+	if (rec.second_signo == 0)
+		snprintf(what, sizeof(what), "a panic");
+	else if (name)
+		snprintf(what, sizeof(what), "SIG%s", name);
+	else
+		snprintf(what, sizeof(what), "signal %d", rec.second_signo);
+	if (rec.second_tid != 0xffffffffu) {
+		size_t n = strlen(what);
+		snprintf(what + n, sizeof(what) - n, " in thread %u",
+			 rec.second_tid);
+	}
+	ut_note_append(j->note, sizeof(j->note), "%ssecond crash while this "
+		       "one was handled: %s (not recorded; the guest died of "
+		       "the first)", what);
+}
+
 int ut_crash_store(ut_store_t *st, ut_crash_job_t *j)
 {
 	const ut_backtrace_t *fp = &j->fp, *cfi = &j->cfi;
@@ -248,6 +275,7 @@ int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 	if (ut_crash_begin(st, guest_id, rd, src, o, &j))
 		return -1;
 	ut_crash_compute(j);
+	ut_crash_note_second(j, rd);
 	rc = ut_crash_store(st, j);
 	ut_crash_job_free(j);
 	return rc;

@@ -479,6 +479,7 @@ static int guest_capture_begin(struct engine *e, struct cguest *g,
  * Inside a tx.  0, or -1 on a store failure. */
 static int guest_capture_end(struct engine *e, struct cguest *g)
 {
+	ut_crash_note_second(g->cap->job, g->rd);
 	if (ut_crash_store(e->st, g->cap->job) ||
 	    guest_finish(e, g, g->cap_state, true))
 		return -1;
