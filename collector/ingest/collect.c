@@ -995,7 +995,15 @@ int ut_collect(ut_collect_opts_t *o)
 		}
 		if (o->child_pid && !child_gone) {
 			int ws;
-			if (waitpid(o->child_pid, &ws, WNOHANG) == o->child_pid) {
+			siginfo_t si;
+			/* WNOWAIT first: a ptrace stop of the capture's freeze
+			 * (hosted_dump.c) is reported here too, and is the
+			 * worker's to take; only the child's end is reaped. */
+			memset(&si, 0, sizeof(si));
+			if (waitid(P_PID, (id_t)o->child_pid, &si, WEXITED | WNOHANG |
+				   WNOWAIT) == 0 && si.si_pid == o->child_pid &&
+			    si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED &&
+			    waitpid(o->child_pid, &ws, WNOHANG) == o->child_pid) {
 				o->child_status = ws;
 				o->child_reaped = true;
 				child_gone = true;

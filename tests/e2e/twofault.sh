@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Two threads that crash at about the same time (issue 10): the first
 # crash is the recorded one, the second never kills the process in the
-# middle of the capture.  For the same signal twice and for two different
-# signals, 20 runs each under `unitrace run`: one crash row with a core
-# and a backtrace, and the exit status is 128 + the recorded signal.  Then
+# middle of the capture, and the collector freezes every thread for the
+# core.  For the same signal twice and for two different signals, 20 runs
+# each under `unitrace run`: one crash row with a core holding all 4
+# threads and a backtrace, and the exit status is 128 + the recorded
+# signal; gdb and eu-stack on the last core of each see every thread's
+# function, and gdb's $_siginfo the fault address.  Then
 # the second crash held back until the first one's capture is held at the
 # gate (UNITRACE_TEST_CAPTURE_GATE, crash.h): the crash row's note names
 # it, the process still dies of the first.  TAP.
@@ -41,15 +44,44 @@ for pair in "segv segv:11" "segv bus:11 7" "fpe segv:8 11"; do
 		status=$(q "$db" "SELECT status FROM guests")
 		note=$(q "$db" "SELECT note FROM crashes")
 		case " $sigs " in *" $sig "*) known=1 ;; *) known=0 ;; esac
+		# main, the control thread, fault_a and fault_b: all frozen
+		nthr=$(readelf -n "$core" 2>/dev/null | grep -c NT_PRSTATUS)
 		if [ "$rows" != 1 ] || [ "$known" != 1 ] || [ "$rc" != $((128 + sig)) ] ||
 			[ -z "$core" ] || [ ! -s "$core" ] || [ "${frames:-0}" -lt 1 ] ||
-			[ "$status" != crashed ]; then
-			bad="run $i: rc $rc, $rows rows, signal $sig, core '$core', $frames frames, status $status, note '$note' ($(head -c 300 "$T/err"))"
+			[ "$status" != crashed ] || [ "$nthr" != 4 ]; then
+			bad="run $i: rc $rc, $rows rows, signal $sig, core '$core' with $nthr threads, $frames frames, status $status, note '$note' ($(head -c 300 "$T/err"))"
 			break
 		fi
-		rm -rf "$T/cores"
+		[ $i = $((RUNS - 1)) ] || rm -rf "$T/cores"
 	done
-	ok $([ -z "$bad" ]; echo $?) "$how x$RUNS: one crash row with core and backtrace, exit status 128 + its signal${bad:+: $bad}"
+	ok $([ -z "$bad" ]; echo $?) "$how x$RUNS: one crash row with core (4 threads) and backtrace, exit status 128 + its signal${bad:+: $bad}"
+	# the last run's core, with real debuggers
+	[ -z "$bad" ] || continue
+	if command -v gdb >/dev/null; then
+		gdb -batch -ex 'thread apply all bt' \
+			-ex 'printf "siginfo %d %lu\n", $_siginfo.si_signo, $_siginfo._sifields._sigfault.si_addr' \
+			"$G" "$core" >"$T/gdb.out" 2>&1
+		r=0
+		for fn in fault_a fault_b main ctl_thread; do
+			grep -q " in $fn " "$T/gdb.out" || r=1
+		done
+		ok $r "$how: gdb's 'thread apply all bt' names every thread's function"
+		addr=$(q "$db" "SELECT fault_addr FROM crashes")
+		is "$(grep '^siginfo' "$T/gdb.out")" "siginfo $sig $addr" \
+			"$how: gdb's \$_siginfo has the signal and the fault address"
+	else
+		skip "no gdb"
+		skip "no gdb"
+	fi
+	if command -v eu-stack >/dev/null; then
+		eu-stack --core "$core" --executable "$G" >"$T/eu.out" 2>&1
+		[ "$(grep -c '^TID' "$T/eu.out")" = 4 ] && grep -q fault_a "$T/eu.out" &&
+			grep -q fault_b "$T/eu.out"
+		ok $? "$how: eu-stack --core lists the 4 threads, fault_a and fault_b"
+	else
+		skip "no eu-stack"
+	fi
+	rm -rf "$T/cores"
 done
 
 # ---- the second crash while the first one's capture is held -------------

@@ -22,7 +22,7 @@ UT_INSTANT(two_faults, UT_U32(i))
 static pthread_barrier_t meet;
 static const char *gate;
 static volatile int *volatile bad_ptr; /* NULL */
-static volatile int zero;
+static volatile int zero, one = 1; /* 1 / x compiles to no idiv */
 static volatile int *bus_page;
 
 /* Deliberate faults: keep a sanitizer build from reporting them instead
@@ -33,7 +33,7 @@ static void fault_with(const char *how)
 	if (!strcmp(how, "bus"))
 		*bus_page = 1; /* past the end of an empty memfd */
 	else if (!strcmp(how, "fpe"))
-		zero = 1 / zero;
+		zero = one / zero;
 	else
 		*bad_ptr = 1;
 }
