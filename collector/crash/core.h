@@ -107,6 +107,12 @@ int ut_core_write(const char *path, const ut_memsrc_t *mem,
 		  const ut_core_note_t *extra, size_t nextra,
 		  ut_core_stats_t *st, char *err, size_t errlen);
 
+/* How a crash row's note begins the part that says its core lacks memory
+ * it should hold (unreadable pages: a mapping that cannot be read, the
+ * process killed during the dump); `unitrace crash` then never calls the
+ * core complete. */
+#define UT_CORE_INCOMPLETE "core incomplete: "
+
 /* Note helpers: fill (out) to point at the caller's data (no copy). */
 /* The raw crash record (rec), which must outlive the ut_core_write. */
 void ut_core_note_crash(ut_core_note_t *out, const struct ut_crash_rec *rec);

@@ -70,6 +70,14 @@ bool ut_crash_write_core(const ut_crash_opts_t *o, const char *core_path,
 		ut_note_append(note, notelen, "%sno core: %s", err);
 		return false;
 	}
+	if (cs.unreadable_pages) {
+		snprintf(err, sizeof(err), UT_CORE_INCOMPLETE "%llu page%s "
+			 "(%.1f MiB) of its mappings could not be read and read "
+			 "as zeros in the core", (unsigned long long)
+			 cs.unreadable_pages, cs.unreadable_pages == 1 ? "" : "s",
+			 cs.unreadable_pages * 4096.0 / 1048576.0);
+		ut_note_append(note, notelen, "%s%s", err);
+	}
 	if (!o->quiet)
 		ut_msg(o->cmd, "core written: %s (%.1f MiB of memory, "
 			"%.1f MiB on disk, %.2f s)", core_path,

@@ -121,4 +121,37 @@ ok $r "its note names the second crash ($note)"
 core=$(q "$db" "SELECT core_path FROM crashes")
 [ -n "$core" ] && [ -s "$core" ]
 ok $? "its core is written"
+
+# ---- honest cores --------------------------------------------------------
+# twofault_guest maps a page past the end of an empty memfd (its SIGBUS):
+# /proc/PID/mem cannot read it, so the core lacks it and says so
+case "$note" in *"core incomplete: 1 page "*) r=0 ;; *) r=1 ;; esac
+ok $r "the note says the core is incomplete (a page that could not be read)"
+$UT crash "$db" 1 >"$T/crash.out" 2>&1
+grep -q "INCOMPLETE ELF core" "$T/crash.out" && ! grep -q "complete ELF core" "$T/crash.out"
+ok $? "unitrace crash calls it INCOMPLETE, never complete ($(grep 'ELF core' "$T/crash.out"))"
+# a guest killed while its capture is held: no memory left to dump
+db=$T/killed.db
+rm -f "$gate" "$gate.held"
+UNITRACE_TEST_CAPTURE_GATE=$gate $UT run -q -o "$db" --core-dir "$T/cores" -- \
+	$G segv segv "$gate" >/dev/null 2>"$T/err" &
+RUNP=$!
+until_ok test -e "$gate.held"
+ok $? "a crash is held at the gate"
+child=$(tr -d ' ' </proc/$RUNP/task/$RUNP/children)
+kill -9 "$child"
+until_ok eval '! grep -qs "^State:.*[SRDt]" /proc/$child/status'
+touch "$gate"
+wait $RUNP
+rc=$?
+RUNP=
+is "$rc" 137 "killed during the capture: unitrace run exits with 128 + SIGKILL"
+is "$(q "$db" "SELECT count(*) || ' ' || ifnull(core_path, 'no core') FROM crashes")" \
+	"1 no core" "the crash row is there, without a core"
+note=$(q "$db" "SELECT note FROM crashes")
+case "$note" in *"no core"*|*"gone"*) r=0 ;; *) r=1 ;; esac
+ok $r "its note says why ($note)"
+$UT crash "$db" 1 >"$T/crash.out" 2>&1
+! grep -q "complete ELF core" "$T/crash.out"
+ok $? "unitrace crash does not call anything complete"
 echo "1..$n"
