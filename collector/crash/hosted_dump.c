@@ -330,6 +330,8 @@ typedef struct hs_thread {
 	ut_core_note_t notes[2];
 	uint8_t fpregs[512];   /* NT_FPREGSET: struct user_fpregs_struct */
 	uint8_t *xstate;       /* NT_X86_XSTATE, malloc'd */
+	bool has_fp;
+	size_t xlen;
 } hs_thread_t;
 
 typedef struct hosted_src {
@@ -383,24 +385,36 @@ static int freeze_one(hs_thread_t *t)
 static void read_thread(hs_thread_t *t, uint8_t *scratch)
 {
 	struct iovec iov = {t->thr.regs, sizeof(t->thr.regs)};
-	size_t n = 0;
 
 	t->thr.tid = (uint32_t)t->tid;
 	if (ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_PRSTATUS, &iov) != 0)
-		t->stopped = false; /* no registers: left out of the core */
+		t->stopped = false; /* no registers: left out of the core
+				       (still detached: seized) */
 	iov = (struct iovec){t->fpregs, sizeof(t->fpregs)};
-	if (ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_PRFPREG, &iov) == 0 &&
-	    iov.iov_len == sizeof(t->fpregs))
-		t->notes[n++] = (ut_core_note_t){"CORE", NT_FPREGSET,
-						 t->fpregs, sizeof(t->fpregs)};
+	t->has_fp = ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_PRFPREG,
+			   &iov) == 0 && iov.iov_len == sizeof(t->fpregs);
 	iov = (struct iovec){scratch, HS_XSTATE_MAX};
 	if (ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_X86_XSTATE, &iov) == 0 &&
 	    iov.iov_len && (t->xstate = malloc(iov.iov_len))) {
 		memcpy(t->xstate, scratch, iov.iov_len);
-		t->notes[n++] = (ut_core_note_t){"LINUX", NT_X86_XSTATE,
-						 t->xstate, iov.iov_len};
+		t->xlen = iov.iov_len;
 	}
-	t->thr.nnotes = n; /* thr.notes once h->th stops moving (hs_threads) */
+}
+
+/* (t)'s notes into its thr, once h->th no longer moves (they point into
+ * it). */
+static void thread_notes(hs_thread_t *t)
+{
+	size_t n = 0;
+
+	if (t->has_fp)
+		t->notes[n++] = (ut_core_note_t){"CORE", NT_FPREGSET, t->fpregs,
+						 sizeof(t->fpregs)};
+	if (t->xstate)
+		t->notes[n++] = (ut_core_note_t){"LINUX", NT_X86_XSTATE,
+						 t->xstate, t->xlen};
+	t->thr.notes = n ? t->notes : NULL;
+	t->thr.nnotes = n;
 }
 
 static bool have_tid(const hosted_src_t *h, int tid)
@@ -522,8 +536,8 @@ static int hs_threads(hosted_src_t *h, const struct ut_crash_rec *rec)
 	c->nnotes = 1;
 	for (size_t i = 0; i < h->nth; i++)
 		if (h->th[i].stopped && (uint32_t)h->th[i].tid != tid) {
-			h->thrs[n] = h->th[i].thr;
-			h->thrs[n++].notes = h->th[i].notes;
+			thread_notes(&h->th[i]);
+			h->thrs[n++] = h->th[i].thr;
 		}
 	h->s.thr = h->thrs;
 	h->s.nthr = n;
