@@ -338,6 +338,13 @@ static void crash_handler(int sig, siginfo_t *si, void *ucv)
 	int saved = errno;
 
 	regs_from_context((const ucontext_t *)ucv, regs);
+	/* Under Yama ptrace_scope=1, allow the collector before the record
+	 * makes us CRASHED: it may freeze us with ptrace at once (the
+	 * hand-off allows it too, but later). */
+	if (ut_hdr && ut_load_acquire(&ut_hdr->collector_state) ==
+		      UT_COLL_ATTACHED)
+		prctl(PR_SET_PTRACER, (unsigned long)ut_load_acquire(
+			&ut_hdr->collector_pid), 0, 0, 0);
 	ut_crash(UT_CRASH_SIGNAL, sig, si->si_code,
 		 (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
 		  sig == SIGFPE) ? (uint64_t)si->si_addr : 0,
