@@ -295,7 +295,12 @@ struct ut_crash_rec {
 	uint64_t ts;        /* raw clock ticks at the crash */
 	char reason[UT_CRASH_REASON_LEN]; /* NUL-padded text */
 	uint64_t regs[UT_CRASH_NREGS];   /* see enum ut_crash_arch */
-	uint64_t _reserved0;
+	/* A second crash while the first was being handled (another thread
+	 * or vCPU), written after the record: its signal (0: a panic) and
+	 * thread id, or 0 before it; UINT32_MAX when it has no thread id.
+	 * Only the first of them; the record above stays the first crash's. */
+	int32_t second_signo;
+	uint32_t second_tid; /* release-stored after second_signo */
 	/* Ring positions when the crash path ran (head of each ring). */
 	uint64_t ring_head[UT_MAX_RINGS];
 	uint8_t _pad[UT_CRASH_REGION_SIZE - 176 - 8 * UT_CRASH_NREGS - 8 -
@@ -339,6 +344,7 @@ UT_STATIC_ASSERT(sizeof(struct ut_crash_rec) == UT_CRASH_REGION_SIZE, "crash rec
 UT_STATIC_ASSERT(offsetof(struct ut_crash_rec, fault_addr) == 32, "fault_addr");
 UT_STATIC_ASSERT(offsetof(struct ut_crash_rec, reason) == 48, "reason");
 UT_STATIC_ASSERT(offsetof(struct ut_crash_rec, regs) == 176, "regs");
+UT_STATIC_ASSERT(offsetof(struct ut_crash_rec, second_signo) == 392, "second");
 UT_STATIC_ASSERT(offsetof(struct ut_crash_rec, ring_head) == 400, "ring_head");
 
 UT_STATIC_ASSERT(UT_MAX_RECORD * 4 <= UT_MIN_RING_SIZE, "ring fits records");

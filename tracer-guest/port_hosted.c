@@ -309,21 +309,68 @@ static void regs_from_context(const ucontext_t *uc, uint64_t *r)
 	r[UT_X86_FS_BASE] = (uint64_t)pthread_self(); /* glibc: TCB = fs base */
 }
 
+/* After ut_crash: true if this thread's crash is the recorded one, so this
+ * thread ends the process.  With a collector attached every caller of
+ * ut_crash returns only once the record is complete; without one, or
+ * without an area, the first signal to get here wins. */
+static bool crash_owner(int sig, uint32_t tid)
+{
+	static int first_sig;
+	const struct ut_area_hdr *h = ut_hdr;
+	int none = 0;
+
+	if (h && ut_load_acquire(&h->state) == UT_STATE_CRASHED) {
+		const struct ut_crash_rec *c = (const struct ut_crash_rec *)
+			((const uint8_t *)h + h->crash_off);
+		if (ut_load_acquire(&c->magic) == UT_CRASH_MAGIC)
+			return c->kind == UT_CRASH_SIGNAL && c->tid == tid;
+	}
+	return __atomic_compare_exchange_n(&first_sig, &none, sig, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 static void crash_handler(int sig, siginfo_t *si, void *ucv)
 {
 	uint64_t regs[UT_CRASH_NREGS];
+	uint32_t tid = (uint32_t)syscall(SYS_gettid);
+	struct sigaction dfl;
+	sigset_t set;
 	int saved = errno;
 
 	regs_from_context((const ucontext_t *)ucv, regs);
+	/* Under Yama ptrace_scope=1, allow the collector before the record
+	 * makes us CRASHED: it may freeze us with ptrace at once (the
+	 * hand-off allows it too, but later). */
+	if (ut_hdr && ut_load_acquire(&ut_hdr->collector_state) ==
+		      UT_COLL_ATTACHED)
+		prctl(PR_SET_PTRACER, (unsigned long)ut_load_acquire(
+			&ut_hdr->collector_pid), 0, 0, 0);
 	ut_crash(UT_CRASH_SIGNAL, sig, si->si_code,
 		 (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
 		  sig == SIGFPE) ? (uint64_t)si->si_addr : 0,
-		 regs, (uint32_t)syscall(SYS_gettid), signal_reason(sig));
+		 regs, tid, signal_reason(sig));
 	errno = saved;
-	/* SA_RESETHAND restored the default action: re-raise so the process
-	 * dies of its original signal once this handler returns (a fault
-	 * would also re-fault, but a SIGTRAP or a kill() would not). */
+	if (!crash_owner(sig, tid)) {
+		/* Another thread's crash is the recorded one (this one is its
+		 * second_signo): wait for that thread to end the process, so
+		 * the exit status is the recorded crash's. */
+		sigfillset(&set);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		for (;;)
+			pause();
+	}
+	/* No SA_RESETHAND (a second thread faulting meanwhile would die of
+	 * the default action in the middle of the capture): restore the
+	 * default action now, and re-raise so the process dies of its
+	 * original signal (a fault would re-fault, a SIGTRAP or a kill()
+	 * would not). */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(sig, &dfl, NULL);
 	raise(sig);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 static void install_crash_handlers(void)
@@ -336,7 +383,7 @@ static void install_crash_handlers(void)
 	ensure_altstack();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = crash_handler;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(ut_fatal_signals) / sizeof(int); i++) {
 		struct sigaction old;

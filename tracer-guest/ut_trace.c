@@ -323,6 +323,7 @@ void ut_shutdown(void)
 /* ---- the crash path ----------------------------------------------------- */
 
 static uint32_t ut_crashing; /* set by the first crash */
+static uint32_t ut_crashing_again; /* ... and by the second */
 
 void ut_crash(uint32_t kind, int32_t signo, int32_t code, uint64_t fault_addr,
 	      const uint64_t *regs, uint32_t tid, const char *reason)
@@ -332,11 +333,16 @@ void ut_crash(uint32_t kind, int32_t signo, int32_t code, uint64_t fault_addr,
 
 	if (!ut_area)
 		return;
+	c = (struct ut_crash_rec *)((uint8_t *)ut_area + ut_area->crash_off);
 	if (__atomic_exchange_n(&ut_crashing, 1, __ATOMIC_ACQ_REL)) {
-		ut_port_crash_handoff(ut_area); /* the first crash owns it */
+		/* the first crash owns the record: note the first second one */
+		if (!__atomic_exchange_n(&ut_crashing_again, 1, __ATOMIC_ACQ_REL)) {
+			c->second_signo = signo;
+			ut_store_release(&c->second_tid, tid ? tid : 0xffffffffu);
+		}
+		ut_port_crash_handoff(ut_area);
 		return;
 	}
-	c = (struct ut_crash_rec *)((uint8_t *)ut_area + ut_area->crash_off);
 	v = ut_port_vcpu();
 	c->version = UT_CRASH_VERSION;
 	c->kind = kind;

@@ -903,10 +903,13 @@ static int show_core(const struct crash *c)
 		bad = 1;
 	} else {
 		fmt_bytes(m, sizeof(m), info.mem_bytes);
-		printf("  complete ELF core: %u thread%s, %u memory segments, "
-		       "%s of guest memory\n",
-		       info.nthreads, info.nthreads == 1 ? "" : "s",
-		       info.nloads, m);
+		/* whole as a file, but the capture says memory is missing */
+		bool lacks = c->note && strstr(c->note, UT_CORE_INCOMPLETE);
+		printf("  %s ELF core: %u thread%s, %u memory segments, "
+		       "%s of guest memory%s\n",
+		       lacks ? "INCOMPLETE" : "complete", info.nthreads, info.nthreads == 1 ? "" : "s",
+		       info.nloads, m, lacks ? " (some of it unreadable "
+		       "when captured: see the note)" : "");
 		if (c->rec_ok && info.has_crash &&
 		    memcmp(&info.crash, &c->rec, offsetof(struct ut_crash_rec,
 							  ring_head))) {

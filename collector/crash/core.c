@@ -326,6 +326,12 @@ static int write_range(struct writer *w, const ut_memsrc_t *mem,
 	return 0;
 }
 
+static bool bad_note(const ut_core_note_t *n)
+{
+	return !n->owner || strlen(n->owner) > 255 ||
+	       n->len > UT_CORE_MAX_NOTE || (n->len && !n->desc);
+}
+
 static int check_args(const ut_memsrc_t *mem, const ut_core_thread_t *thr,
 		      size_t nthr, const ut_core_note_t *extra, size_t nextra,
 		      char *err, size_t errlen)
@@ -365,13 +371,22 @@ static int check_args(const ut_memsrc_t *mem, const ut_core_thread_t *thr,
 			return -1;
 		}
 	}
-	for (size_t i = 0; i < nextra; i++) {
-		const ut_core_note_t *n = &extra[i];
-		if (!n->owner || strlen(n->owner) > 255 ||
-		    n->len > UT_CORE_MAX_NOTE || (n->len && !n->desc)) {
+	for (size_t i = 0; i < nextra; i++)
+		if (bad_note(&extra[i])) {
 			fail_msg(err, errlen, "extra note %zu is malformed", i);
 			return -1;
 		}
+	for (size_t i = 0; i < nthr; i++) {
+		if (thr[i].nnotes > 8 || (thr[i].nnotes && !thr[i].notes)) {
+			fail_msg(err, errlen, "thread %zu has bad notes", i);
+			return -1;
+		}
+		for (size_t k = 0; k < thr[i].nnotes; k++)
+			if (bad_note(&thr[i].notes[k])) {
+				fail_msg(err, errlen, "note %zu of thread %zu is "
+					 "malformed", k, i);
+				return -1;
+			}
 	}
 	return 0;
 }
@@ -404,8 +419,12 @@ int ut_core_write(const char *path, const ut_memsrc_t *mem,
 	size_t nph = 1 + mem->nranges;
 	bool xnum = nph >= PN_XNUM; /* real count in section 0's sh_info */
 	uint64_t notes_sz = 0;
-	for (size_t i = 0; i < nthr; i++)
+	for (size_t i = 0; i < nthr; i++) {
 		notes_sz += note_size("CORE", sizeof(struct elf_prstatus));
+		for (size_t k = 0; k < thr[i].nnotes; k++)
+			notes_sz += note_size(thr[i].notes[k].owner,
+					      thr[i].notes[k].len);
+	}
 	for (size_t i = 0; i < nextra; i++)
 		notes_sz += note_size(extra[i].owner, extra[i].len);
 	uint64_t ph_off = sizeof(Elf64_Ehdr);
@@ -486,6 +505,10 @@ int ut_core_write(const char *path, const ut_memsrc_t *mem,
 		ps.pr_pid = (pid_t)thr[i].tid;
 		memcpy(ps.pr_reg, thr[i].regs, sizeof(ps.pr_reg));
 		np += note_put(np, "CORE", NT_PRSTATUS, &ps, sizeof(ps));
+		for (size_t k = 0; k < thr[i].nnotes; k++)
+			np += note_put(np, thr[i].notes[k].owner,
+				       thr[i].notes[k].type, thr[i].notes[k].desc,
+				       thr[i].notes[k].len);
 	}
 	for (size_t i = 0; i < nextra; i++)
 		np += note_put(np, extra[i].owner, extra[i].type,

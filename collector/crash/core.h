@@ -54,12 +54,6 @@ typedef struct ut_memsrc {
 int ut_memsrc_read(const ut_memsrc_t *mem, uint64_t addr, void *buf,
 		   size_t len);
 
-/* A thread (vCPU) of the core: one NT_PRSTATUS note. */
-typedef struct ut_core_thread {
-	uint32_t tid;   /* pr_pid: thread id, or vCPU number + 1 */
-	int32_t signo;  /* pr_cursig; 0 for a thread that did not crash */
-	uint64_t regs[UT_CRASH_NREGS]; /* enum ut_x86_64_reg order */
-} ut_core_thread_t;
 
 /* An extra note: (len) bytes at (desc), owner name (owner), type. */
 typedef struct ut_core_note {
@@ -68,6 +62,18 @@ typedef struct ut_core_note {
 	const void *desc;
 	size_t len;
 } ut_core_note_t;
+
+/* A thread (vCPU) of the core: one NT_PRSTATUS note. */
+typedef struct ut_core_thread {
+	uint32_t tid;   /* pr_pid: thread id, or vCPU number + 1 */
+	int32_t signo;  /* pr_cursig; 0 for a thread that did not crash */
+	uint64_t regs[UT_CRASH_NREGS]; /* enum ut_x86_64_reg order */
+	/* Written right after this thread's NT_PRSTATUS, where a debugger
+	 * ties them to it: NT_SIGINFO, NT_FPREGSET, NT_X86_XSTATE (owner
+	 * "CORE" or "LINUX").  NULL/0: none (at most 8). */
+	const ut_core_note_t *notes;
+	size_t nnotes;
+} ut_core_thread_t;
 
 typedef struct ut_core_stats {
 	uint64_t mem_bytes;  /* sum of the ranges' lengths */
@@ -82,7 +88,8 @@ typedef struct ut_core_stats {
 /*
  * Write an ELF64 ET_CORE file for x86-64 at (path): one PT_NOTE holding
  * an NT_PRSTATUS per thread of (thr) in order (put the crashing thread
- * first: gdb selects it), then the notes of (extra) in order; then one
+ * first: gdb selects it), each followed by the thread's own notes, then
+ * the notes of (extra) in order; then one
  * PT_LOAD per range of (mem).  Pages that are all zero or unreadable are
  * not written (holes; they read back as zeros).
  *
@@ -99,6 +106,12 @@ int ut_core_write(const char *path, const ut_memsrc_t *mem,
 		  const ut_core_thread_t *thr, size_t nthr,
 		  const ut_core_note_t *extra, size_t nextra,
 		  ut_core_stats_t *st, char *err, size_t errlen);
+
+/* How a crash row's note begins the part that says its core lacks memory
+ * it should hold (unreadable pages: a mapping that cannot be read, the
+ * process killed during the dump); `unitrace crash` then never calls the
+ * core complete. */
+#define UT_CORE_INCOMPLETE "core incomplete: "
 
 /* Note helpers: fill (out) to point at the caller's data (no copy). */
 /* The raw crash record (rec), which must outlive the ut_core_write. */

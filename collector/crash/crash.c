@@ -70,6 +70,14 @@ bool ut_crash_write_core(const ut_crash_opts_t *o, const char *core_path,
 		ut_note_append(note, notelen, "%sno core: %s", err);
 		return false;
 	}
+	if (cs.unreadable_pages) {
+		snprintf(err, sizeof(err), UT_CORE_INCOMPLETE "%llu page%s "
+			 "(%.1f MiB) of its mappings could not be read and read "
+			 "as zeros in the core", (unsigned long long)
+			 cs.unreadable_pages, cs.unreadable_pages == 1 ? "" : "s",
+			 cs.unreadable_pages * 4096.0 / 1048576.0);
+		ut_note_append(note, notelen, "%s%s", err);
+	}
 	if (!o->quiet)
 		ut_msg(o->cmd, "core written: %s (%.1f MiB of memory, "
 			"%.1f MiB on disk, %.2f s)", core_path,
@@ -218,6 +226,33 @@ void ut_crash_compute(ut_crash_job_t *j)
 	src->release(src);
 }
 
+void ut_crash_note_second(ut_crash_job_t *j, ut_reader_t *rd)
+{
+	struct ut_crash_rec rec;
+	char what[128];
+	const char *name;
+
+	/* a fresh copy: the second crash is written after the record */
+	if (!j->valid || ut_reader_crash(rd, &rec) != 0 || !rec.second_tid)
+		return;
+	name = rec.second_signo > 0 && rec.second_signo < 65
+	       ? sigabbrev_np(rec.second_signo) : NULL;
+	if (rec.second_signo == 0)
+		snprintf(what, sizeof(what), "a panic");
+	else if (name)
+		snprintf(what, sizeof(what), "SIG%s", name);
+	else
+		snprintf(what, sizeof(what), "signal %d", rec.second_signo);
+	if (rec.second_tid != 0xffffffffu) {
+		size_t n = strlen(what);
+		snprintf(what + n, sizeof(what) - n, " in thread %u",
+			 rec.second_tid);
+	}
+	ut_note_append(j->note, sizeof(j->note), "%ssecond crash while this "
+		       "one was handled: %s (not recorded; the guest died of "
+		       "the first)", what);
+}
+
 int ut_crash_store(ut_store_t *st, ut_crash_job_t *j)
 {
 	const ut_backtrace_t *fp = &j->fp, *cfi = &j->cfi;
@@ -248,6 +283,7 @@ int ut_crash_capture(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 	if (ut_crash_begin(st, guest_id, rd, src, o, &j))
 		return -1;
 	ut_crash_compute(j);
+	ut_crash_note_second(j, rd);
 	rc = ut_crash_store(st, j);
 	ut_crash_job_free(j);
 	return rc;

@@ -147,6 +147,10 @@ int ut_crash_begin(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 /* Steps 4-6 and src->release; on any thread.  Its time is bounded by the
  * capture's own bounds (core.h, hosted_dump.c, xen_dump.c). */
 void ut_crash_compute(ut_crash_job_t *job);
+/* Before step 7, on the serving thread: a second crash the guest noted
+ * in its record while this one was captured (second_signo, second_tid)
+ * goes to the note. */
+void ut_crash_note_second(ut_crash_job_t *job, ut_reader_t *rd);
 /* Step 7, inside a store transaction, then the "captured" message.  0, or
  * -1 on a store failure. */
 int ut_crash_store(ut_store_t *st, ut_crash_job_t *job);

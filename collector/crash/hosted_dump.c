@@ -18,7 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "backtrace.h"
@@ -316,6 +320,20 @@ int ut_hosted_notes(ut_hosted_mem_t *m, const char *exe_name,
 
 /* ---- the hosted source of the capture sequence (crash.h) ------------------- */
 
+/* One thread of the process, frozen for the capture (hs_freeze). */
+typedef struct hs_thread {
+	int tid;
+	bool seized;           /* ours to detach */
+	bool stopped;          /* in a ptrace stop, registers read */
+	int resig;             /* a signal its stop held back, re-sent */
+	ut_core_thread_t thr;  /* its registers (not for the crashing one) */
+	ut_core_note_t notes[2];
+	uint8_t fpregs[512];   /* NT_FPREGSET: struct user_fpregs_struct */
+	uint8_t *xstate;       /* NT_X86_XSTATE, malloc'd */
+	bool has_fp;
+	size_t xlen;
+} hs_thread_t;
+
 typedef struct hosted_src {
 	ut_crash_src_t s; /* first: the sequence's handle */
 	ut_hosted_t *t;   /* prepare only (the serving thread's) */
@@ -323,9 +341,208 @@ typedef struct hosted_src {
 	bool same;        /* the process is the one that published the area */
 	bool mem_open;
 	ut_hosted_mem_t m;
-	ut_core_thread_t thr;
+	hs_thread_t *th;  /* every thread, seized on the worker */
+	size_t nth;
+	ut_core_thread_t *thrs; /* the core's: the crashing one first */
+	ut_core_note_t crash_notes[1];
+	siginfo_t si;     /* NT_SIGINFO of the crashing thread */
 	char exe[PATH_MAX];
 } hosted_src_t;
+
+/* The bounds of a freeze: threads seized, bytes of one NT_X86_XSTATE. */
+#define HS_MAX_THREADS 16384u
+#define HS_XSTATE_MAX (64u << 10)
+
+/* Seize (t), interrupt it and wait for its stop.  0, or -1 with errno
+ * (ESRCH: it is gone). */
+static int freeze_one(hs_thread_t *t)
+{
+	int st;
+
+	if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) != 0)
+		return -1;
+	t->seized = true;
+	/* If this fails the thread is gone: its exit is what we reap. */
+	ptrace(PTRACE_INTERRUPT, t->tid, 0, 0);
+	for (;;) {
+		pid_t r = waitpid(t->tid, &st, __WALL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == t->tid && WIFSTOPPED(st))
+			break;
+		t->seized = false; /* exited, reaped, or not ours */
+		errno = ESRCH;
+		return -1;
+	}
+	t->stopped = true;
+	/* a signal-delivery stop (not our interrupt's): give it back */
+	if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
+		t->resig = WSTOPSIG(st);
+	return 0;
+}
+
+/* The registers, FP and vector state of stopped thread (t). */
+static void read_thread(hs_thread_t *t, uint8_t *scratch)
+{
+	struct iovec iov = {t->thr.regs, sizeof(t->thr.regs)};
+
+	t->thr.tid = (uint32_t)t->tid;
+	if (ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_PRSTATUS, &iov) != 0)
+		t->stopped = false; /* no registers: left out of the core
+				       (still detached: seized) */
+	iov = (struct iovec){t->fpregs, sizeof(t->fpregs)};
+	t->has_fp = ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_PRFPREG,
+			   &iov) == 0 && iov.iov_len == sizeof(t->fpregs);
+	iov = (struct iovec){scratch, HS_XSTATE_MAX};
+	if (ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_X86_XSTATE, &iov) == 0 &&
+	    iov.iov_len && (t->xstate = malloc(iov.iov_len))) {
+		memcpy(t->xstate, scratch, iov.iov_len);
+		t->xlen = iov.iov_len;
+	}
+}
+
+/* (t)'s notes into its thr, once h->th no longer moves (they point into
+ * it). */
+static void thread_notes(hs_thread_t *t)
+{
+	size_t n = 0;
+
+	if (t->has_fp)
+		t->notes[n++] = (ut_core_note_t){"CORE", NT_FPREGSET, t->fpregs,
+						 sizeof(t->fpregs)};
+	if (t->xstate)
+		t->notes[n++] = (ut_core_note_t){"LINUX", NT_X86_XSTATE,
+						 t->xstate, t->xlen};
+	t->thr.notes = n ? t->notes : NULL;
+	t->thr.nnotes = n;
+}
+
+static bool have_tid(const hosted_src_t *h, int tid)
+{
+	for (size_t i = 0; i < h->nth; i++)
+		if (h->th[i].tid == tid)
+			return true;
+	return false;
+}
+
+/*
+ * Freeze process h->pid for the capture: seize every thread of
+ * /proc/PID/task with ptrace and stop it (again until no new thread
+ * appears), so memory is one instant and every thread has registers.  On
+ * the worker thread: the ptrace requests of a tracee must come from the
+ * thread that seized it (hs_thaw runs there too).  What could not be
+ * frozen goes to the note; the capture goes on without it.
+ */
+static void hs_freeze(hosted_src_t *h, char *note, size_t notelen)
+{
+	char path[64], why[160] = "";
+	uint8_t *scratch = malloc(HS_XSTATE_MAX);
+	bool cut = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", h->pid);
+	for (int pass = 0; pass < 64 && scratch && !cut; pass++) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		bool added = false;
+
+		if (!d)
+			break;
+		while ((de = readdir(d))) {
+			int tid = atoi(de->d_name);
+			if (tid <= 0 || have_tid(h, tid))
+				continue;
+			if (h->nth == HS_MAX_THREADS) {
+				cut = true;
+				break;
+			}
+			if (!(h->nth & (h->nth + 1))) { /* 0, 1, 3, 7, ...: grow */
+				hs_thread_t *nt = realloc(h->th, (2 * h->nth + 2) *
+							  sizeof(*nt));
+				if (!nt) {
+					cut = true;
+					break;
+				}
+				h->th = nt;
+			}
+			hs_thread_t *t = &h->th[h->nth++];
+			memset(t, 0, sizeof(*t));
+			t->tid = tid;
+			if (freeze_one(t) == 0) {
+				added = true;
+				read_thread(t, scratch);
+			} else if (errno != ESRCH && !why[0]) {
+				snprintf(why, sizeof(why), "ptrace of thread %d: %s",
+					 tid, strerror(errno));
+			}
+		}
+		closedir(d);
+		if (!added)
+			break;
+	}
+	free(scratch);
+	if (why[0])
+		ut_note_append(note, notelen, "%sthreads not frozen (%s): the "
+			       "core may lack their registers and memory is not "
+			       "one instant", why);
+	if (cut)
+		ut_note_append(note, notelen, "%s%s", "not every thread frozen "
+			       "(over the bound or out of memory)");
+}
+
+/* Let every seized thread go (on the thread that seized them). */
+static void hs_thaw(hosted_src_t *h)
+{
+	for (size_t i = 0; i < h->nth; i++) {
+		hs_thread_t *t = &h->th[i];
+		if (t->seized && ptrace(PTRACE_DETACH, t->tid, 0,
+					(void *)(long)t->resig) != 0) {
+			int st; /* gone meanwhile: reap what tracing holds */
+			waitpid(t->tid, &st, __WALL | WNOHANG);
+		}
+		free(t->xstate);
+	}
+	free(h->th);
+	free(h->thrs);
+	h->th = NULL;
+	h->thrs = NULL;
+	h->nth = 0;
+}
+
+/* The core's threads: the crashing one first, from the crash record (its
+ * frozen registers are those of its crash handler), with NT_SIGINFO;
+ * then every other frozen thread.  -1 out of memory. */
+static int hs_threads(hosted_src_t *h, const struct ut_crash_rec *rec)
+{
+	ut_core_thread_t *c;
+	uint32_t tid = rec->tid ? rec->tid : (uint32_t)h->pid;
+	size_t n = 1;
+
+	if (!(h->thrs = calloc(h->nth + 1, sizeof(*h->thrs))))
+		return -1;
+	c = &h->thrs[0];
+	c->tid = tid;
+	c->signo = rec->kind == UT_CRASH_PANIC ? SIGABRT : rec->signo;
+	memcpy(c->regs, rec->regs, sizeof(c->regs));
+	memset(&h->si, 0, sizeof(h->si));
+	h->si.si_signo = c->signo;
+	h->si.si_code = rec->kind == UT_CRASH_PANIC ? SI_TKILL : rec->code;
+	if (rec->kind == UT_CRASH_PANIC)
+		h->si.si_pid = h->pid;
+	else
+		h->si.si_addr = (void *)(uintptr_t)rec->fault_addr;
+	h->crash_notes[0] = (ut_core_note_t){"CORE", NT_SIGINFO, &h->si,
+					     sizeof(h->si)};
+	c->notes = h->crash_notes;
+	c->nnotes = 1;
+	for (size_t i = 0; i < h->nth; i++)
+		if (h->th[i].stopped && (uint32_t)h->th[i].tid != tid) {
+			thread_notes(&h->th[i]);
+			h->thrs[n++] = h->th[i].thr;
+		}
+	h->s.thr = h->thrs;
+	h->s.nthr = n;
+	return 0;
+}
 
 static void hs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 		       struct ut_crash_rec *rec, bool valid, char *note,
@@ -375,6 +592,7 @@ static int hs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 
 	if (!h->same)
 		return -1;
+	hs_freeze(h, note, notelen);
 	if (ut_hosted_mem_open(h->pid, &h->m, err, sizeof(err))) {
 		ut_note_append(note, notelen, "%sno core: %s", err);
 		return -1;
@@ -382,13 +600,11 @@ static int hs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 	h->mem_open = true;
 	if (h->m.cut[0])
 		ut_note_append(note, notelen, "%sbounded capture: %s", h->m.cut);
-	memset(&h->thr, 0, sizeof(h->thr));
-	h->thr.tid = rec->tid ? rec->tid : (uint32_t)h->pid;
-	h->thr.signo = rec->kind == UT_CRASH_PANIC ? SIGABRT : rec->signo;
-	memcpy(h->thr.regs, rec->regs, sizeof(h->thr.regs));
 	s->mem = &h->m.src;
-	s->thr = &h->thr;
-	s->nthr = 1;
+	if (hs_threads(h, rec)) {
+		ut_note_append(note, notelen, "%s%s", "out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -415,6 +631,7 @@ static void hs_release(ut_crash_src_t *s)
 	if (h->mem_open)
 		ut_hosted_mem_close(&h->m);
 	h->mem_open = false;
+	hs_thaw(h);
 }
 
 static void hs_destroy(ut_crash_src_t *s)

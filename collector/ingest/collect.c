@@ -94,6 +94,7 @@ struct cguest {
 	uint64_t events_stored, lost_stored; /* as of the last commit */
 	uint32_t next_ring;  /* where the next cycle starts draining */
 	char status[16];
+	uint32_t host_pid;    /* a hosted guest's process (0: not hosted) */
 	struct capture *cap;  /* G_CAPTURING: the worker's job */
 	uint32_t cap_state;   /* the reader's state when the capture began */
 };
@@ -390,6 +391,7 @@ static int guest_attach(struct engine *e, struct cguest *g)
 	g->id = ut_store_guest(e->st, &gi);
 	if (g->id < 0)
 		return -1;
+	g->host_pid = strcmp(gi.platform, "hosted") ? 0 : gi.pid;
 	if (ut_store_guest_status(e->st, g->id, "running", NULL))
 		return -1;
 	for (uint32_t i = 0; i < g->rd->nr_rings; i++) {
@@ -452,6 +454,47 @@ static int guest_finish(struct engine *e, struct cguest *g, uint32_t state,
 			: why[0] ? why : NULL);
 }
 
+/* unitrace run: the program ended with wait status (ws).  If it was a
+ * guest that ended without a crash record or ut_shutdown ('vanished'),
+ * its real cause replaces the guess: at once if it is stored already,
+ * otherwise when it is (guest_finish, through gone_why).  0, or -1 on a
+ * store failure. */
+static int child_cause(struct engine *e, pid_t pid, int ws)
+{
+	char why[sizeof(e->guests->t.gone_why)];
+	const char *name;
+	int rc = 0;
+
+	if (WIFSIGNALED(ws)) {
+		name = sigabbrev_np(WTERMSIG(ws));
+		if (name)
+			snprintf(why, sizeof(why), "killed by SIG%s", name);
+		else
+			snprintf(why, sizeof(why), "killed by signal %d",
+				 WTERMSIG(ws));
+	} else if (WIFEXITED(ws)) {
+		snprintf(why, sizeof(why), "exited with status %d without "
+			 "ut_shutdown", WEXITSTATUS(ws));
+	} else {
+		return 0;
+	}
+	for (struct cguest *g = e->guests; g; g = g->next) {
+		if (!g->host_pid || g->host_pid != (uint32_t)pid)
+			continue;
+		if (g->phase != G_DONE) {
+			snprintf(g->t.gone_why, sizeof(g->t.gone_why), "%s", why);
+		} else if (!strcmp(g->status, "vanished")) {
+			if (ut_store_begin(e->st) ||
+			    ut_store_guest_status(e->st, g->id, "vanished", why) ||
+			    ut_store_commit(e->st)) {
+				ut_store_rollback(e->st);
+				rc = -1;
+			}
+		}
+	}
+	return rc;
+}
+
 /* Crashed guest (g) is drained: store its crash row and hand the rest of
  * the capture to the worker.  Inside a tx.  0, or -1 on a store failure. */
 static int guest_capture_begin(struct engine *e, struct cguest *g,
@@ -479,6 +522,7 @@ static int guest_capture_begin(struct engine *e, struct cguest *g,
  * Inside a tx.  0, or -1 on a store failure. */
 static int guest_capture_end(struct engine *e, struct cguest *g)
 {
+	ut_crash_note_second(g->cap->job, g->rd);
 	if (ut_crash_store(e->st, g->cap->job) ||
 	    guest_finish(e, g, g->cap_state, true))
 		return -1;
@@ -994,10 +1038,24 @@ int ut_collect(ut_collect_opts_t *o)
 		}
 		if (o->child_pid && !child_gone) {
 			int ws;
-			if (waitpid(o->child_pid, &ws, WNOHANG) == o->child_pid) {
+			siginfo_t si;
+			/* WNOWAIT first: a ptrace stop of the capture's freeze
+			 * (hosted_dump.c) is reported here too, and is the
+			 * worker's to take; only the child's end is reaped. */
+			memset(&si, 0, sizeof(si));
+			if (waitid(P_PID, (id_t)o->child_pid, &si, WEXITED | WNOHANG |
+				   WNOWAIT) == 0 && si.si_pid == o->child_pid &&
+			    si.si_code != CLD_TRAPPED && si.si_code != CLD_STOPPED &&
+			    waitpid(o->child_pid, &ws, WNOHANG) == o->child_pid) {
 				o->child_status = ws;
 				o->child_reaped = true;
 				child_gone = true;
+				if (child_cause(&e, o->child_pid, ws)) {
+					ut_error(o->cmd, "database write failed: %s",
+						 ut_store_errmsg(e.st));
+					status = 1;
+					break;
+				}
 				rescan(&e);
 				last_scan = ut_now_ms();
 				continue; /* one more cycle for what it left */

@@ -160,6 +160,8 @@ struct parsed {
 	uint8_t build[64];
 	size_t build_len;
 	char fname[17];
+	uint32_t types[16]; /* the first notes' types, in file order */
+	int ntypes;
 };
 
 static void parse_core(const char *path, struct parsed *p)
@@ -187,6 +189,8 @@ static void parse_core(const char *path, struct parsed *p)
 		while ((o = gelf_getnote(d, o, &nh, &no, &dof)) > 0) {
 			const char *own = (const char *)d->d_buf + no;
 			const uint8_t *desc = (const uint8_t *)d->d_buf + dof;
+			if (p->ntypes < 16)
+				p->types[p->ntypes++] = nh.n_type;
 			if (!strcmp(own, "CORE") && nh.n_type == NT_PRSTATUS &&
 			    nh.n_descsz == sizeof(struct elf_prstatus)) {
 				struct elf_prstatus ps;
@@ -403,6 +407,47 @@ static void test_writer(void)
 		   info.has_crash && info.build_id_len == 20 &&
 		   info.signo == SIGSEGV,
 	   "ut_core_check accepts it (%s)", rc ? err : "ok");
+
+	ok(p.ntypes >= 3 && p.types[0] == NT_PRSTATUS &&
+		   p.types[1] == NT_PRSTATUS && p.types[2] == NT_PRPSINFO,
+	   "threads without notes of their own: the extra notes follow");
+
+	/* a thread's own notes come right after its NT_PRSTATUS, where a
+	 * debugger ties them to it; malformed ones are refused */
+	{
+		uint8_t si[128] = {1}, fp[512] = {2};
+		ut_core_note_t n0[1] = {{"CORE", NT_SIGINFO, si, sizeof(si)}};
+		ut_core_note_t n1[1] = {{"CORE", NT_FPREGSET, fp, sizeof(fp)}};
+		ut_core_thread_t t2[2];
+		memcpy(t2, thr, sizeof(t2));
+		t2[0].notes = n0;
+		t2[0].nnotes = 1;
+		t2[1].notes = n1;
+		t2[1].nnotes = 1;
+		char *c3 = path_in("thrnotes.core");
+		struct parsed p3;
+		rc = ut_core_write(c3, &src, t2, 2, notes, 3, NULL, err,
+				   sizeof(err));
+		parse_core(c3, &p3);
+		ok(rc == 0 && p3.ntypes >= 5 && p3.types[0] == NT_PRSTATUS &&
+			   p3.types[1] == NT_SIGINFO &&
+			   p3.types[2] == NT_PRSTATUS &&
+			   p3.types[3] == NT_FPREGSET &&
+			   p3.types[4] == NT_PRPSINFO && p3.nprstatus == 2,
+		   "each thread's notes follow its NT_PRSTATUS (%s)",
+		   rc ? err : "ok");
+		unlink(c3);
+		n1[0].desc = NULL;
+		rc = ut_core_write(c3, &src, t2, 2, notes, 3, NULL, err,
+				   sizeof(err));
+		ok(rc == -1 && strstr(err, "note 0 of thread 1") && !exists(c3),
+		   "a thread's malformed note is refused (%s)", err);
+		t2[1].notes = NULL;
+		rc = ut_core_write(c3, &src, t2, 2, notes, 3, NULL, err,
+				   sizeof(err));
+		ok(rc == -1 && strstr(err, "bad notes"),
+		   "notes counted but absent are refused (%s)", err);
+	}
 
 	/* short reads from the source give the same file */
 	S.short_reads = 1000;
