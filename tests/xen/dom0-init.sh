@@ -59,8 +59,25 @@ for a in $(cat /proc/cmdline); do
 	esac
 done
 
+# The collector writes its database outside /results ($LIVE): a copy of a
+# SQLite database being written (the file, then its WAL, read at different
+# moments) is not a database.  /results/trace.db is a snapshot taken with
+# VACUUM INTO, one read transaction (consistent while the collector writes),
+# at each save and at the end.
+LIVE=/run/unitrace/trace.db
+snapshot() {
+	[ -f "$LIVE" ] || return 0
+	rm -f /results/trace.db.tmp
+	if unitrace query "$LIVE" "VACUUM INTO '/results/trace.db.tmp'" > /dev/null 2>> /results/snapshot.err; then
+		mv /results/trace.db.tmp /results/trace.db
+	else
+		note "snapshot of the database failed: $(tail -1 /results/snapshot.err)"
+	fi
+}
+
 finish() {
 	log "=== writing results"
+	snapshot
 	xl dmesg > /results/xl-dmesg.txt 2>&1
 	cp /var/log/xen/console/*.log /results/ 2>/dev/null
 	dmesg > /results/dom0-dmesg.txt 2>&1
@@ -129,7 +146,7 @@ dom_stopped() { case "$(domstate "$1")" in *c* | *s* | "") return 0 ;; esac; ret
 dom_crashed() { case "$(domstate "$1")" in *c*) return 0 ;; esac; return 1; }
 # save: write /results onto /dev/vda now (again at the end), so a slow step
 # that runs into the host's timeout loses nothing measured before it
-save() { [ -b /dev/vda ] && tar -C / -cf /dev/vda results && sync; }
+save() { snapshot; [ -b /dev/vda ] && tar -C / -cf /dev/vda results && sync; }
 # dump_core NAME: time `xl dump-core` of a preserved domain (slow under TCG),
 # at most $DUMPLIMIT seconds: /results/xl-dump-core-NAME.txt, timing
 # xl-dump-core-NAME (or xl-dump-core-unfinished-NAME)
@@ -169,7 +186,7 @@ console_has() { grep -qE "$2" "/var/log/xen/console/guest-$1.log" 2>/dev/null; }
 wait_console() { wait_for "$3" console_has "$1" "$2"; }
 dom_gone() { ! xl list "$1" > /dev/null 2>&1; }
 # q SQL: the last value unitrace query prints (CSV, header first)
-q() { unitrace query --csv /results/trace.db "$1" 2>/dev/null | tr -d '\r' | tail -1; }
+q() { unitrace query --csv "$LIVE" "$1" 2>/dev/null | tr -d '\r' | tail -1; }
 db_is() { [ "$(q "$1")" = "$2" ]; }
 collector_alive() { kill -0 "$COLLECTOR" 2>/dev/null; }
 
@@ -179,7 +196,7 @@ UK=0
 [ -f /boot/unikraft-app.elf ] && UK=1
 ELFS="--elf /boot/pvh-demo.elf"
 [ "$UK" = 1 ] && ELFS="--elf ukapp*=/boot/unikraft-app.elf $ELFS"
-unitrace collect --xen $ELFS -o /results/trace.db --core-dir /results/cores \
+unitrace collect --xen $ELFS -o "$LIVE" --core-dir /results/cores \
 	> /results/collector.out 2> /results/collector.err &
 COLLECTOR=$!
 sleep 1
