@@ -446,19 +446,24 @@ long ut_reader_drain(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 				pos += eh.size;
 				continue;
 			}
-			return FAIL(r, "ring %u: sequence number went back from %llu "
-				    "to %llu", i,
-				    (unsigned long long)rr->expect_seq - 1,
-				    (unsigned long long)eh.seq);
+			char what[96];
+			snprintf(what, sizeof(what), "has a sequence number that "
+				 "went back from %llu to %llu",
+				 (unsigned long long)rr->expect_seq - 1,
+				 (unsigned long long)eh.seq);
+			return fail_record(r, i, start, pos, n, head, oldest, what);
 		}
 		memset(&ev, 0, sizeof(ev));
 		ev.seq = eh.seq;
 		ev.ts_raw = eh.ts;
 		ev.ts = ut_reader_ns(r, eh.ts);
 		if (ut_schema_decode(t, r->buf + pos + sizeof(eh),
-				     eh.size - sizeof(eh), &ev, why, sizeof(why)))
-			return FAIL(r, "ring %u, seq %llu: %s", i,
-				    (unsigned long long)eh.seq, why);
+				     eh.size - sizeof(eh), &ev, why, sizeof(why))) {
+			char what[224];
+			snprintf(what, sizeof(what), "(seq %llu) does not decode: %s",
+				 (unsigned long long)eh.seq, why);
+			return fail_record(r, i, start, pos, n, head, oldest, what);
+		}
 		if (eh.seq > rr->expect_seq) {
 			if (emit_lost(r, i, sink, rr->expect_seq,
 				      eh.seq - rr->expect_seq, ev.ts, overwritten))
