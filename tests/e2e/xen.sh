@@ -72,6 +72,10 @@ if [ $rc -ne 0 ] && emulator_fault; then
 		"SELECT name || ': ' || status || ' ' || coalesce(reason, '') FROM guests" 2>/dev/null |
 		sed 's/^/#   first run, guest /'
 	cat "$B/xen-rig/results/notes" "$B/xen-rig/tap.out" 2>/dev/null | sed 's/^/#   first run: /' 
+	# the second run starts by deleting results/: keep the first's
+	rm -rf "$B/xen-rig/results.first"
+	cp -a "$B/xen-rig/results" "$B/xen-rig/results.first" 2>/dev/null &&
+		echo "# first run's results kept in $B/xen-rig/results.first"
 	tests/xen/run.sh "$MODE" > "$B/xen-rig/tap.out"
 	rc=$?
 fi
