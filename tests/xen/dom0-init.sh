@@ -25,7 +25,8 @@
 #   rig.collect=0          a control run: the same guests and commands, no
 #                          collector (nothing maps a guest's pages; the
 #                          database waits pass at once): do dom0's faults
-#                          still show? (run.sh: XEN_RIG_COLLECT)
+#                          still show? (run.sh: XEN_RIG_COLLECT); busy: a
+#                          busy loop of dd (CPU, writes, forks) instead
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 mount -t proc proc /proc
@@ -192,7 +193,7 @@ wait_console() { wait_for "$3" console_has "$1" "$2"; }
 dom_gone() { ! xl list "$1" > /dev/null 2>&1; }
 # q SQL: the last value unitrace query prints (CSV, header first)
 q() { unitrace query --csv "$LIVE" "$1" 2>/dev/null | tr -d '\r' | tail -1; }
-db_is() { [ "$COLLECT" = 0 ] || [ "$(q "$1")" = "$2" ]; }
+db_is() { [ "$COLLECT" != 1 ] || [ "$(q "$1")" = "$2" ]; }
 collector_alive() { kill -0 "$COLLECTOR" 2>/dev/null; }
 
 T=$(now)
@@ -204,6 +205,10 @@ ELFS="--elf /boot/pvh-demo.elf"
 if [ "$COLLECT" = 0 ]; then
 	note "control run: no collector (rig.collect=0)"
 	sleep 100000 &
+elif [ "$COLLECT" = busy ]; then
+	# dom0 as busy as with the collector (CPU, writes, forks), no grants
+	note "control run: no collector, a busy loop instead (rig.collect=busy)"
+	sh -c 'while :; do dd if=/dev/zero of=/run/busy bs=64k count=64 2>/dev/null; done' &
 else
 	unitrace collect --xen $ELFS -o "$LIVE" --core-dir /results/cores \
 		> /results/collector.out 2> /results/collector.err &
