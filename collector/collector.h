@@ -134,7 +134,7 @@ typedef struct ut_reader {
 	 * guest is corrupt), < 0 when the store failed. */
 	int (*on_type)(void *ctx, ut_evtype_t *t);
 	void *on_type_ctx;
-	char err[256];      /* why the guest was found corrupt */
+	char err[384];      /* why the guest was found corrupt */
 } ut_reader_t;
 
 #define UT_READER_CHUNK (1u << 20)

@@ -293,6 +293,42 @@ static int emit_lost(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 	return rc ? -2 : 0;
 }
 
+/* The evidence of a bad record, after r->err's first words (what): the
+ * ring offset, the window this drain copied ([start, start + n) of head,
+ * oldest), the 16 bytes the copy holds at the record (the header: id,
+ * size, reserved, seq) and the 16 the ring holds there now, with head and
+ * oldest read again.  Copy and ring
+ * agreeing says the guest wrote those bytes (or its memory was scribbled
+ * on); the ring now holding a valid record where the copy had garbage says
+ * the bytes were not yet visible when head was (an ordering fault). */
+static int fail_record(ut_reader_t *r, uint32_t i, uint64_t start, uint64_t pos,
+		       uint64_t n, uint64_t head, uint64_t oldest,
+		       const char *what)
+{
+	ut_rd_ring_t *rr = &r->rings[i];
+	uint8_t now[16];
+	char was_hex[33], now_hex[33];
+	uint64_t have = n - pos < 16 ? n - pos : 16;
+
+	ring_copy(r, rr, now, start + pos, 16);
+	ut_rmb();
+	for (unsigned k = 0; k < 16; k++) {
+		if (k < have)
+			snprintf(was_hex + 2 * k, 3, "%02x", r->buf[pos + k]);
+		else
+			memcpy(was_hex + 2 * k, "..", 3);
+		snprintf(now_hex + 2 * k, 3, "%02x", now[k]);
+	}
+	return FAIL(r, "ring %u: record at position %llu %s [copied %llu+%llu "
+		    "of head %llu oldest %llu: %s; ring now %s, head %llu "
+		    "oldest %llu]", i, (unsigned long long)(start + pos), what,
+		    (unsigned long long)start, (unsigned long long)n,
+		    (unsigned long long)head, (unsigned long long)oldest,
+		    was_hex, now_hex,
+		    (unsigned long long)ut_load_acquire(&rr->rh->head),
+		    (unsigned long long)ut_load_acquire(&rr->rh->oldest));
+}
+
 long ut_reader_drain(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 		     uint64_t max_bytes)
 {
@@ -365,22 +401,23 @@ long ut_reader_drain(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 		if (n - pos < sizeof(eh)) {
 			if (partial_ok)
 				break;
-			return FAIL(r, "ring %u: %llu stray bytes at position %llu",
-				    i, (unsigned long long)(n - pos),
-				    (unsigned long long)(start + pos));
+			return fail_record(r, i, start, pos, n, head, oldest,
+					   "is cut short (stray bytes)");
 		}
 		memcpy(&eh, r->buf + pos, sizeof(eh));
 		if (eh.size < UT_EVENT_HDR_SIZE || eh.size > UT_MAX_RECORD ||
-		    (eh.size & (UT_RECORD_ALIGN - 1)))
-			return FAIL(r, "ring %u: record at position %llu has invalid "
-				    "size %u", i, (unsigned long long)(start + pos),
-				    eh.size);
+		    (eh.size & (UT_RECORD_ALIGN - 1))) {
+			char what[32];
+			snprintf(what, sizeof(what), "has invalid size %u", eh.size);
+			return fail_record(r, i, start, pos, n, head, oldest, what);
+		}
 		if (eh.size > n - pos) {
+			char what[40];
 			if (partial_ok)
 				break;
-			return FAIL(r, "ring %u: record at position %llu (size %u) "
-				    "runs past head", i,
-				    (unsigned long long)(start + pos), eh.size);
+			snprintf(what, sizeof(what), "(size %u) runs past head",
+				 eh.size);
+			return fail_record(r, i, start, pos, n, head, oldest, what);
 		}
 		if (eh.id < UT_EVENT_ID_FIRST ||
 		    eh.id - UT_EVENT_ID_FIRST >= r->ntypes) {
@@ -394,10 +431,13 @@ long ut_reader_drain(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 			    eh.id - UT_EVENT_ID_FIRST >= r->ntypes)
 				break;
 			if (eh.id < UT_EVENT_ID_FIRST ||
-			    eh.id - UT_EVENT_ID_FIRST >= r->ntypes)
-				return FAIL(r, "ring %u: record at position %llu has "
-					    "unknown event id %u", i,
-					    (unsigned long long)(start + pos), eh.id);
+			    eh.id - UT_EVENT_ID_FIRST >= r->ntypes) {
+				char what[40];
+				snprintf(what, sizeof(what),
+					 "has unknown event id %u", eh.id);
+				return fail_record(r, i, start, pos, n, head,
+						   oldest, what);
+			}
 		}
 		const ut_evtype_t *t = &r->types[eh.id - UT_EVENT_ID_FIRST];
 		if (eh.seq < rr->expect_seq) {
@@ -406,19 +446,24 @@ long ut_reader_drain(ut_reader_t *r, uint32_t i, const ut_sink_t *sink,
 				pos += eh.size;
 				continue;
 			}
-			return FAIL(r, "ring %u: sequence number went back from %llu "
-				    "to %llu", i,
-				    (unsigned long long)rr->expect_seq - 1,
-				    (unsigned long long)eh.seq);
+			char what[96];
+			snprintf(what, sizeof(what), "has a sequence number that "
+				 "went back from %llu to %llu",
+				 (unsigned long long)rr->expect_seq - 1,
+				 (unsigned long long)eh.seq);
+			return fail_record(r, i, start, pos, n, head, oldest, what);
 		}
 		memset(&ev, 0, sizeof(ev));
 		ev.seq = eh.seq;
 		ev.ts_raw = eh.ts;
 		ev.ts = ut_reader_ns(r, eh.ts);
 		if (ut_schema_decode(t, r->buf + pos + sizeof(eh),
-				     eh.size - sizeof(eh), &ev, why, sizeof(why)))
-			return FAIL(r, "ring %u, seq %llu: %s", i,
-				    (unsigned long long)eh.seq, why);
+				     eh.size - sizeof(eh), &ev, why, sizeof(why))) {
+			char what[224];
+			snprintf(what, sizeof(what), "(seq %llu) does not decode: %s",
+				 (unsigned long long)eh.seq, why);
+			return fail_record(r, i, start, pos, n, head, oldest, what);
+		}
 		if (eh.seq > rr->expect_seq) {
 			if (emit_lost(r, i, sink, rr->expect_seq,
 				      eh.seq - rr->expect_seq, ev.ts, overwritten))

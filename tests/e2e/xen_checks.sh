@@ -36,4 +36,38 @@ grep -q '^ok .*results came back' "$t/tap"
 ok $? "... while what holds passes (results, xl info)" "$(grep -E '^(not )?ok' "$t/tap")"
 grep -q '^1\.\.[0-9]' "$t/tap"
 ok $? "... and ends with its plan"
+
+# tests/xen/emulator-fault.sh: which failed runs xen.sh runs again
+sig() { tests/xen/emulator-fault.sh "$1"; }
+e=$t/sig
+corrupt() { # DIR REASON: results whose one guest is corrupt with REASON
+	rm -rf "$1"; mkdir -p "$1"
+	sqlite3 "$1/trace.db" "CREATE TABLE guests(id INTEGER PRIMARY KEY, name TEXT, status TEXT, reason TEXT);
+		INSERT INTO guests VALUES (1, 'ukapp2', 'corrupt', '$2')"
+}
+corrupt "$e" 'ring 0: record at position 2894680 has invalid size 0 [copied 2894680+15792 of head 2910472 oldest 0: 00000000000000000000000000000000; ring now 05002800000000002049010000000000, head 2911968 oldest 0]'
+sig "$e"
+ok $? "emulator signature: the collector's copy of a record disagrees with the ring"
+corrupt "$e" 'ring 0: record at position 2894680 has invalid size 0 [copied 2894680+15792 of head 2910472 oldest 0: 00000000000000000000000000000000; ring now 00000000000000000000000000000000, head 2911968 oldest 0]'
+! sig "$e"
+ok $? "not the emulator: copy and ring agree (the guest wrote it)"
+corrupt "$e" 'ring 0: record at position 100 has invalid size 0 [copied 0+136 of head 136 oldest 0: 04000000000000000000000000000000; ring now 04002000000000000000000000000000, head 136 oldest 200]'
+! sig "$e"
+ok $? "not the emulator: the slot was handed back to the producer since (oldest now past it)"
+corrupt "$e" 'ring 0, seq 412840: event net_rx: 8 unexplained payload bytes'
+! sig "$e"
+ok $? "not the emulator: a reason without the evidence"
+rm -rf "$e"; mkdir -p "$e"; printf 'not a database' > "$e/trace.db"
+! sig "$e"
+ok $? "not the emulator: a malformed trace.db alone"
+rm -rf "$e"; mkdir -p "$e"
+echo '[   39.354359] dd[495]: segfault at ad3cc664a ip 000000000042e48d sp 00007ffd6a877620 error 6 in busybox[401000+184000] likely on CPU 0 (core 0, socket 0)' > "$e/dom0-dmesg.txt"
+sig "$e"
+ok $? "emulator signature: a dom0 program's segfault in dom0's kernel log"
+rm -rf "$e"; mkdir -p "$e"; echo 'xl create (run 1) failed: got a tsc mode string' > "$e/notes"
+! sig "$e"
+ok $? "not the emulator: xl failing without a crash"
+echo 'xl shutdown pvhdemo1 failed: malloc(): corrupted top size' >> "$e/notes"
+sig "$e"
+ok $? "emulator signature: glibc's heap check in a dom0 program"
 echo "1..$n"

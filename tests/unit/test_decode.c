@@ -38,6 +38,28 @@ static int lost_cb(void *c, uint32_t ring, uint64_t f, uint64_t n, int64_t a,
 
 static const ut_sink_t sink = {NULL, ev_cb, lost_cb};
 
+/* A sink that writes (heal_size) into the size field at (heal_at) in the
+ * live ring after the first event: the drain's copy had the old bytes. */
+static uint8_t *heal_at;
+static uint16_t heal_size;
+
+static int heal_cb(void *c, uint32_t ring, const ut_event_t *ev)
+{
+	if (heal_at) {
+		memcpy(heal_at + 2, &heal_size, 2);
+		heal_at = NULL;
+	}
+	return ev_cb(c, ring, ev);
+}
+
+static const ut_sink_t heal_sink = {NULL, heal_cb, lost_cb};
+
+static void hex16(char *out, const uint8_t *p)
+{
+	for (int k = 0; k < 16; k++)
+		snprintf(out + 2 * k, 3, "%02x", p[k]);
+}
+
 static struct ut_area_hdr *H(void)
 {
 	return (struct ut_area_hdr *)work;
@@ -222,6 +244,35 @@ int main(void)
 	EXPECT_FAIL("record size 5000", "invalid size");
 	fresh(); E0->size = 27;
 	EXPECT_FAIL("unaligned record size", "invalid size");
+	/* The reason shows the header as copied and as the ring holds it
+	 * when the reader reports: a record whose bytes were not visible
+	 * yet when head was (size 0 in the copy, valid now) is told apart
+	 * from one the guest never wrote. */
+	fresh();
+	{
+		uint64_t p1 = E0->size;
+		uint8_t *e1 = REC(0, p1);
+		char copied[33], now[33], want[160];
+		memcpy(&heal_size, e1 + 2, 2);
+		memset(e1 + 2, 0, 2);
+		hex16(copied, e1);
+		heal_at = e1;
+		long rc = ut_reader_attach(&rd, work, area_bytes);
+		if (!rc)
+			rc = ut_reader_schema(&rd);
+		if (!rc)
+			rc = ut_reader_drain(&rd, 0, &heal_sink, UINT64_MAX);
+		hex16(now, e1);
+		snprintf(want, sizeof(want), "record at position %llu has invalid "
+			 "size 0 [copied 0+%llu of head %llu oldest 0: %s; ring now %s,",
+			 (unsigned long long)p1,
+			 (unsigned long long)RH(0)->head,
+			 (unsigned long long)RH(0)->head, copied, now);
+		ok(rc == -1 && strcmp(copied, now) && strstr(rd.err, want),
+		   "a record healed after the copy: the reason shows both (%s)",
+		   rd.err);
+		heal_at = NULL;
+	}
 	fresh(); E0->id = 0;
 	EXPECT_FAIL("event id 0", "unknown event id");
 	fresh(); E0->id = 999;

@@ -22,6 +22,11 @@
 #   rig.dumplimit=S        ... for at most S seconds (default 400)
 #   rig.shell=1            drop to a shell on hvc0 at the end (debugging)
 #   rig.scale=K            every wait bound times K (run.sh: XEN_RIG_SCALE)
+#   rig.collect=0          a control run: the same guests and commands, no
+#                          collector (nothing maps a guest's pages; the
+#                          database waits pass at once): do dom0's faults
+#                          still show? (run.sh: XEN_RIG_COLLECT); busy: a
+#                          busy loop of dd (CPU, writes, forks) instead
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 mount -t proc proc /proc
@@ -42,7 +47,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 timing() { t=$(since "$2"); echo "$1 $t" >> /results/timings; log "timing $1 $t s"; }
 note() { echo "$*" >> /results/notes; log "$*"; }
 
-MODE=full TRACE=10 RATE=1000 GUESTS=1 CTL=1 CRASH_AFTER=2 CRASH_KIND=null DUMPCORE=0 DUMPLIMIT=400 SHELL=0 SCALE=1
+MODE=full TRACE=10 RATE=1000 GUESTS=1 CTL=1 CRASH_AFTER=2 CRASH_KIND=null DUMPCORE=0 DUMPLIMIT=400 SHELL=0 SCALE=1 COLLECT=1
 for a in $(cat /proc/cmdline); do
 	case $a in
 	rig.mode=*) MODE=${a#*=} ;;
@@ -55,12 +60,30 @@ for a in $(cat /proc/cmdline); do
 	rig.dumpcore=*) DUMPCORE=${a#*=} ;;
 	rig.dumplimit=*) DUMPLIMIT=${a#*=} ;;
 	rig.shell=*) SHELL=${a#*=} ;;
+	rig.collect=*) COLLECT=${a#*=} ;;
 	rig.scale=*) SCALE=${a#*=} ;;
 	esac
 done
 
+# The collector writes its database outside /results ($LIVE): a copy of a
+# SQLite database being written (the file, then its WAL, read at different
+# moments) is not a database.  /results/trace.db is a snapshot taken with
+# VACUUM INTO, one read transaction (consistent while the collector writes),
+# at each save and at the end.
+LIVE=/run/unitrace/trace.db
+snapshot() {
+	[ -f "$LIVE" ] || return 0
+	rm -f /results/trace.db.tmp
+	if unitrace query "$LIVE" "VACUUM INTO '/results/trace.db.tmp'" > /dev/null 2>> /results/snapshot.err; then
+		mv /results/trace.db.tmp /results/trace.db
+	else
+		note "snapshot of the database failed: $(tail -1 /results/snapshot.err)"
+	fi
+}
+
 finish() {
 	log "=== writing results"
+	snapshot
 	xl dmesg > /results/xl-dmesg.txt 2>&1
 	cp /var/log/xen/console/*.log /results/ 2>/dev/null
 	dmesg > /results/dom0-dmesg.txt 2>&1
@@ -129,7 +152,7 @@ dom_stopped() { case "$(domstate "$1")" in *c* | *s* | "") return 0 ;; esac; ret
 dom_crashed() { case "$(domstate "$1")" in *c*) return 0 ;; esac; return 1; }
 # save: write /results onto /dev/vda now (again at the end), so a slow step
 # that runs into the host's timeout loses nothing measured before it
-save() { [ -b /dev/vda ] && tar -C / -cf /dev/vda results && sync; }
+save() { snapshot; [ -b /dev/vda ] && tar -C / -cf /dev/vda results && sync; }
 # dump_core NAME: time `xl dump-core` of a preserved domain (slow under TCG),
 # at most $DUMPLIMIT seconds: /results/xl-dump-core-NAME.txt, timing
 # xl-dump-core-NAME (or xl-dump-core-unfinished-NAME)
@@ -169,8 +192,8 @@ console_has() { grep -qE "$2" "/var/log/xen/console/guest-$1.log" 2>/dev/null; }
 wait_console() { wait_for "$3" console_has "$1" "$2"; }
 dom_gone() { ! xl list "$1" > /dev/null 2>&1; }
 # q SQL: the last value unitrace query prints (CSV, header first)
-q() { unitrace query --csv /results/trace.db "$1" 2>/dev/null | tr -d '\r' | tail -1; }
-db_is() { [ "$(q "$1")" = "$2" ]; }
+q() { unitrace query --csv "$LIVE" "$1" 2>/dev/null | tr -d '\r' | tail -1; }
+db_is() { [ "$COLLECT" != 1 ] || [ "$(q "$1")" = "$2" ]; }
 collector_alive() { kill -0 "$COLLECTOR" 2>/dev/null; }
 
 T=$(now)
@@ -179,8 +202,17 @@ UK=0
 [ -f /boot/unikraft-app.elf ] && UK=1
 ELFS="--elf /boot/pvh-demo.elf"
 [ "$UK" = 1 ] && ELFS="--elf ukapp*=/boot/unikraft-app.elf $ELFS"
-unitrace collect --xen $ELFS -o /results/trace.db --core-dir /results/cores \
-	> /results/collector.out 2> /results/collector.err &
+if [ "$COLLECT" = 0 ]; then
+	note "control run: no collector (rig.collect=0)"
+	sleep 100000 &
+elif [ "$COLLECT" = busy ]; then
+	# dom0 as busy as with the collector (CPU, writes, forks), no grants
+	note "control run: no collector, a busy loop instead (rig.collect=busy)"
+	sh -c 'while :; do dd if=/dev/zero of=/run/busy bs=64k count=64 2>/dev/null; done' &
+else
+	unitrace collect --xen $ELFS -o "$LIVE" --core-dir /results/cores \
+		> /results/collector.out 2> /results/collector.err &
+fi
 COLLECTOR=$!
 sleep 1
 kill -0 $COLLECTOR 2>/dev/null || note "collector exited at once: $(tail -3 /results/collector.err)"

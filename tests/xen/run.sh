@@ -37,6 +37,10 @@
 #                         so the default stays 1: tests/xen/README.md)
 #   XEN_CTL=0             do not drive the traced run with `unitrace ctl` (its
 #                         ring stays in discard mode; the ctl checks SKIP)
+#   XEN_RIG_COLLECT=0     a control run without the collector (dom0-init.sh:
+#                         rig.collect=0; =busy: a dd loop keeps dom0 busy
+#                         instead); its checks fail, dom0-dmesg.txt and the
+#                         notes tell whether dom0's faults still show
 #   XEN_RIG_COPY=DIR      copy results/ to DIR before releasing the rig lock
 #                         (a rig waiting for the lock starts by deleting it)
 #   XEN_CRASH_KIND=null   the demo's crash= (null, ud, div, panic)
@@ -97,7 +101,8 @@ mkdir -p "$LOGS"
 rm -rf "$RES" "$R/xfer.img"
 truncate -s 512M "$R/xfer.img"
 XEN_CMDLINE="console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem=1024M,max:1024M dom0_max_vcpus=2 smap=0 smep=0"
-DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init rig.mode=$MODE rig.dumpcore=$DUMPCORE rig.dumplimit=$DUMPLIMIT rig.rate=$RATE rig.ctl=$CTL rig.guests=$GUESTS rig.trace=${XEN_TRACE_S:-10} rig.crash_after=${XEN_CRASH_AFTER_S:-2} rig.crash=${XEN_CRASH_KIND:-null} rig.shell=${XEN_RIG_SHELL:-0} rig.scale=$SCALE"
+DOM0_CMDLINE="console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init rig.mode=$MODE rig.dumpcore=$DUMPCORE rig.dumplimit=$DUMPLIMIT rig.rate=$RATE rig.ctl=$CTL rig.guests=$GUESTS rig.trace=${XEN_TRACE_S:-10} rig.crash_after=${XEN_CRASH_AFTER_S:-2} rig.crash=${XEN_CRASH_KIND:-null} rig.shell=${XEN_RIG_SHELL:-0} rig.scale=$SCALE rig.collect=${XEN_RIG_COLLECT:-1}"
+case ${XEN_RIG_COLLECT:-1} in 0 | 1 | busy) ;; *) echo "$0: XEN_RIG_COLLECT: 0, 1 or busy" >&2; exit 2 ;; esac
 # QEMU's -initrd for a multiboot kernel is a comma-separated module list,
 # each "FILE ARGS": a comma inside ARGS must be doubled.
 DOM0_CMDLINE=${DOM0_CMDLINE//,/,,}
