@@ -90,7 +90,7 @@ static uint32_t ctl(uint16_t op, uint32_t arg, const void *p, uint32_t len)
 static int collect(ut_reader_t *r, uint64_t budget, bool release)
 {
 	uint64_t before = r->rings[0].cursor;
-	long n;
+	long n = 0;
 
 	if (ut_reader_schema(r))
 		return -1;

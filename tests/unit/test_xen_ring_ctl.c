@@ -30,12 +30,18 @@
 
 /* ---- the mock unikernel -------------------------------------------------- */
 
+static void *allocs[8]; /* freed at the end: the port never frees */
+static int nallocs;
+
 void *xg_alloc_pages(size_t n)
 {
-	void *p = aligned_alloc(XG_PAGE_SIZE, n * XG_PAGE_SIZE);
+	void *p = nallocs < 8 ? aligned_alloc(XG_PAGE_SIZE, n * XG_PAGE_SIZE)
+			      : NULL;
 
-	if (p)
+	if (p) {
 		memset(p, 0, n * XG_PAGE_SIZE);
+		allocs[nallocs++] = p;
+	}
 	return p;
 }
 
@@ -121,10 +127,11 @@ static int cli_send(uint16_t op, uint32_t arg, const void *p, uint32_t len)
 	uint8_t m[UT_CTL_HDR_SIZE + UT_CTL_MAX_REQ];
 	struct ut_ctl_msg q = {.magic = UT_CTL_MAGIC, .op = op, .seq = ++cli_seq,
 			       .arg = arg, .len = len};
-	uint32_t n = UT_CTL_HDR_SIZE + len, prod = v->left.prod;
+	uint32_t n = UT_CTL_HDR_SIZE + len, prod;
 
 	if (!v)
 		return -1;
+	prod = v->left.prod;
 	memcpy(m, &q, sizeof(q));
 	if (len)
 		memcpy(m + sizeof(q), p, len);
@@ -305,5 +312,7 @@ int main(void)
 	is_int(stored + lost, st.emitted, "stored %llu + lost %llu == emitted",
 	       (unsigned long long)stored, (unsigned long long)lost);
 	ut_reader_free(&rd);
+	while (nallocs)
+		free(allocs[--nallocs]);
 	return tap_done();
 }
