@@ -28,3 +28,16 @@ q() { sqlite3 -batch -noheader "$1" "$2"; }
 # Until (command...) succeeds; the bound only keeps a broken run from
 # hanging the suite.  The tests wait for states, never for durations.
 until_ok() { local i; for ((i = 0; i < 1200; i++)); do "$@" && return 0; sleep 0.05; done; return 1; }
+
+# db_is DB SQL WANT: the query's answer is WANT; db_pos DB SQL: it is a
+# positive number; db_ge DB SQL N: a number >= N (states for until_ok)
+db_is() { [ "$(q "$1" "$2" 2>/dev/null)" = "$3" ]; }
+db_pos() { [ "$(q "$1" "$2" 2>/dev/null)" -gt 0 ] 2>/dev/null; }
+db_ge() { [ "$(q "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ] 2>/dev/null; }
+
+# In a sanitizer build, leave fatal signals to the guests' own crash
+# handlers (the crash tests capture them) and skip the leak check of the
+# processes they kill.
+guest_crash_asan() {
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0"
+}

@@ -14,7 +14,7 @@ trap 'rm -rf "$T"' EXIT
 
 # In a sanitizer build (make check-asan) let the guest's own crash handlers
 # see the faults rather than ASan's.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0"
+guest_crash_asan
 
 have_gdb=1
 command -v gdb >/dev/null || have_gdb=0

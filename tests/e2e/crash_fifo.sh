@@ -11,7 +11,7 @@ T=$(mktemp -d /tmp/ut-crash-fifo.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 . "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0"
+guest_crash_asan
 
 mkdir "$T/bin"
 cp "$GUEST" "$T/bin/prog"

@@ -28,12 +28,10 @@ trap cleanup EXIT
 . "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 
 # as in crash.sh: let the guest's own handlers see the faults
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0"
+guest_crash_asan
 # a held capture keeps the crashed guest waiting in its handler
 export UNITRACE_CRASH_WAIT_MS=600000 UNITRACE_WAIT_ATTACH_MS=60000
 
-db_is() { [ "$(q "$1" "$2" 2>/dev/null)" = "$3" ]; }
-db_pos() { [ "$(q "$1" "$2" 2>/dev/null)" -gt 0 ] 2>/dev/null; }
 bt_of() { q "$1" "SELECT group_concat(function, ' ') FROM crash_frames f JOIN crashes c ON c.id = f.crash_id AND f.method = c.bt_method WHERE c.id = $2"; }
 
 gate=$T/gate

@@ -17,8 +17,7 @@ cleanup() {
 trap cleanup EXIT
 . "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0"
-db_pos() { [ "$(q "$1" "$2" 2>/dev/null)" -gt 0 ] 2>/dev/null; }
+guest_crash_asan
 
 # ---- SIGKILL -----------------------------------------------------------
 db=$T/kill.db

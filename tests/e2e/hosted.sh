@@ -16,8 +16,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# db_is DB SQL WANT: the query answers WANT (the collector commits as it goes)
-db_is() { [ "$(q "$1" "$2" 2>/dev/null)" = "$3" ]; }
 stat_of() { sed -n 's/^demo-guest: emitted \([0-9]*\) dropped \([0-9]*\)$/\1 \2/p' "$1"; }
 
 for bin in "$UT" "$DEMO" "$EVIL"; do

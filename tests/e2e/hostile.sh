@@ -21,8 +21,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-db_is() { [ "$(q "$1" "$2" 2>/dev/null)" = "$3" ]; }
-db_ge() { [ "$(q "$1" "$2" 2>/dev/null || echo 0)" -ge "$3" ] 2>/dev/null; }
 
 for bin in "$UT" "$EVIL" "$GAP"; do
 	if [ ! -x "$bin" ]; then echo "not ok 1 - $bin not built"; exit 1; fi

@@ -24,7 +24,7 @@ trap cleanup EXIT
 . "$(dirname "$0")/../harness.sh" # ok is skip q until_ok; n=0
 
 # as in crash.sh: let the guest's own handlers see the faults
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0"
+guest_crash_asan
 export UNITRACE_CRASH_WAIT_MS=600000
 
 RUNS=${TWOFAULT_RUNS:-20}
