@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -28,6 +30,7 @@
 
 static const char crash_usage[] =
 	"usage: unitrace crash [-n N] DB [ID]\n"
+	"       unitrace crash --gdb DB ID [-- GDB-ARGS...]\n"
 	"\n"
 	"Without ID: list the guest crashes recorded in the trace database\n"
 	"DB, one line each: crash id, guest, time (seconds of the guest's\n"
@@ -43,13 +46,19 @@ static const char crash_usage[] =
 	"and complete, its size and disk use) and the gdb command that\n"
 	"opens it.\n"
 	"\n"
+	"With --gdb: run gdb on crash ID's core file and the guest's program\n"
+	"(as 'coredumpctl gdb' does), with GDB-ARGS after them (for example\n"
+	"-- -batch -ex 'thread apply all bt').\n"
+	"\n"
 	"Options:\n"
 	"  -n N        events to show per vCPU (default 10, 0 for none)\n"
+	"  --gdb       open the core in gdb instead of printing\n"
 	"  -h, --help  show this help\n"
 	"\n"
 	"Exit status: 0 success; 1 the database cannot be read, there is no\n"
 	"crash ID, or the crash's core file is missing, truncated or\n"
-	"garbled (the rest is still shown); 2 usage.\n";
+	"garbled (the rest is still shown); 2 usage.  With --gdb, gdb's own\n"
+	"status, or 1 if the core is unusable or gdb cannot be run.\n";
 
 #define CMD "crash"
 
@@ -343,7 +352,9 @@ struct crash {
 	char reason[UT_CRASH_REASON_LEN * 4 + 1];
 	bool has_reason;
 	char *registers, *core_path, *elf_path, *bt_method, *note,
-		*backtrace;
+		*backtrace, *cmdline;
+	int64_t uid;
+	bool has_uid;
 	int64_t vcpu, tid;
 	bool has_vcpu, has_tid;
 	bool rec_ok;
@@ -368,6 +379,7 @@ static void crash_free(struct crash *c)
 	free(c->bt_method);
 	free(c->note);
 	free(c->backtrace);
+	free(c->cmdline);
 }
 
 static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t len)
@@ -452,7 +464,38 @@ static int crash_load(sqlite3 *db, int64_t id, bool ext, struct crash *c)
 		c->has_code = true;
 		c->code = c->rec.code;
 	}
+	/* the process (hosted; databases from this version on) */
+	if (ext && ut_tracedb_has_column(db, "crashes", "cmdline") > 0 &&
+	    sqlite3_prepare_v2(db, "SELECT cmdline, uid FROM crashes WHERE "
+			       "id = ?1", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, id);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			c->cmdline = dup_col(s, 0);
+			c->has_uid = sqlite3_column_type(s, 1) != SQLITE_NULL;
+			c->uid = sqlite3_column_int64(s, 1);
+		}
+		sqlite3_finalize(s);
+	}
 	return 0;
+}
+
+/* One frame of a crash_frames / crash_threads row: columns c.. are idx,
+ * pc, function, offset, file, line, module. */
+static void put_frame(sqlite3_stmt *s, int c, const char *indent)
+{
+	ut_frame_t f;
+	char line[800];
+
+	memset(&f, 0, sizeof(f));
+	f.pc = (uint64_t)sqlite3_column_int64(s, c + 1);
+	copy_col(s, c + 2, f.function, sizeof(f.function));
+	f.offset = (uint64_t)sqlite3_column_int64(s, c + 3);
+	copy_col(s, c + 4, f.file, sizeof(f.file));
+	f.line = sqlite3_column_int(s, c + 5);
+	copy_col(s, c + 6, f.module, sizeof(f.module));
+	ut_bt_format_frame(&f, (uint32_t)sqlite3_column_int(s, c), line,
+			   sizeof(line));
+	printf("%s%s\n", indent, line);
 }
 
 static void show_what(const struct crash *c)
@@ -491,7 +534,138 @@ static void show_what(const struct crash *c)
 	}
 }
 
-static void show_header(const struct crash *c)
+/* The wall-clock time (Unix ns) of guest time (ts), if the guest's clock
+ * references are known and the arithmetic does not overflow (the values
+ * come from the file). */
+static bool wall_of(const struct crash *c, int64_t ts, int64_t *wall)
+{
+	int64_t d;
+
+	return c->has_clock &&
+	       !__builtin_sub_overflow(ts, c->clock_ns_ref, &d) &&
+	       !__builtin_add_overflow(c->start_realtime, d, wall) &&
+	       *wall > 0;
+}
+
+/* "2026-12-02 18:39:54.590245 UTC" (date) or "18:39:54.590245123" */
+static bool fmt_wall(char *buf, size_t len, int64_t wall, bool date)
+{
+	time_t secs = (time_t)(wall / 1000000000);
+	struct tm tm;
+	char hms[48];
+
+	if (!gmtime_r(&secs, &tm) ||
+	    !strftime(hms, sizeof(hms), date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S",
+		      &tm))
+		return false;
+	if (date)
+		snprintf(buf, len, "%s.%06d UTC", hms,
+			 (int)(wall % 1000000000 / 1000));
+	else
+		snprintf(buf, len, "%s.%09d", hms, (int)(wall % 1000000000));
+	return true;
+}
+
+/* Does the guest's reason only say what the "what" line says?  The hosted
+ * handlers write "segmentation fault (SIGSEGV)"; a Xen guest "CPU
+ * exception ...". */
+static bool reason_restates(const struct crash *c)
+{
+	const char *n = signal_name(c->sig);
+	size_t rl = strlen(c->reason), nl = n ? strlen(n) : 0;
+
+	if (!strcmp(c->kind, "signal"))
+		return !strcmp(c->reason, "fatal signal") ||
+		       (n && rl > nl + 2 && c->reason[rl - 1] == ')' &&
+			c->reason[rl - nl - 2] == '(' &&
+			!strncmp(c->reason + rl - nl - 1, n, nl));
+	if (!strcmp(c->kind, "trap"))
+		return !strncmp(c->reason, "CPU exception", 13);
+	return false;
+}
+
+/* "where:": the first frame of the primary backtrace in the guest's own
+ * program (an abort() or a fault in a library lands in libc first), else
+ * the first frame with a symbol; when that is not frame 0, frame 0 is
+ * named after it. */
+static void show_where(sqlite3 *db, const struct crash *c, bool ext)
+{
+	sqlite3_stmt *s;
+	char f0[160] = "";
+	int64_t pick = -1, first_sym = -1;
+	const char *prog = c->elf_path ? strrchr(c->elf_path, '/') : NULL;
+
+	prog = prog ? prog + 1 : c->elf_path;
+	if (!ext || !c->bt_method ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT idx, function, module FROM crash_frames "
+			       "WHERE crash_id = ?1 AND method = ?2 ORDER BY "
+			       "idx LIMIT 64",
+			       -1, &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(s, 1, c->id);
+	sqlite3_bind_text(s, 2, c->bt_method, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *fn = col_text(s, 1), *mod = col_text(s, 2);
+		const char *base = mod ? strrchr(mod, '/') : NULL;
+		int64_t idx = sqlite3_column_int64(s, 0);
+		base = base ? base + 1 : mod;
+		if (!fn || !*fn)
+			continue;
+		if (idx == 0)
+			snprintf(f0, sizeof(f0), "%s (%s)", fn,
+				 base ? base : "?");
+		if (first_sym < 0)
+			first_sym = idx;
+		if (prog && base && !strcmp(base, prog)) {
+			pick = idx;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (pick < 0)
+		pick = first_sym;
+	if (pick < 0 ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT pc, function, offset, file, line, module "
+			       "FROM crash_frames WHERE crash_id = ?1 AND "
+			       "method = ?2 AND idx = ?3",
+			       -1, &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(s, 1, c->id);
+	sqlite3_bind_text(s, 2, c->bt_method, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, pick);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		const char *file = col_text(s, 3), *mod = col_text(s, 5);
+		printf("  where:      ");
+		put_clean(col_text(s, 1), -1);
+		printf("+0x%llx", (unsigned long long)sqlite3_column_int64(s, 2));
+		if (file && *file) {
+			printf(" at ");
+			put_clean(file, -1);
+			if (sqlite3_column_int(s, 4) > 0)
+				printf(":%d", sqlite3_column_int(s, 4));
+		}
+		if (mod && *mod) {
+			const char *b = strrchr(mod, '/');
+			printf(" (");
+			put_clean(b ? b + 1 : mod, -1);
+			putchar(')');
+		}
+		if (pick > 0) {
+			printf(", frame #%lld", (long long)pick);
+			if (f0[0]) {
+				printf(" (frame #0: ");
+				put_clean(f0, -1);
+				putchar(')');
+			}
+		}
+		putchar('\n');
+	}
+	sqlite3_finalize(s);
+}
+
+static void show_header(sqlite3 *db, const struct crash *c, bool ext)
 {
 	printf("crash %lld of guest %lld \"", (long long)c->id,
 	       (long long)c->guest);
@@ -501,48 +675,130 @@ static void show_header(const struct crash *c)
 	printf(" %s %lld)\n",
 	       !strcmp(c->platform, "xen") ? "domain" : "pid",
 	       (long long)c->pid);
-	printf("  time:       ");
-	if (c->has_ts) {
-		char buf[48];
-		ut_fmt_ts(buf, sizeof(buf), c->ts);
-		printf("%s s (guest monotonic clock)", buf);
-		int64_t d, wall;
-		/* the times come from the file: no wall time if they overflow */
-		if (c->has_clock &&
-		    !__builtin_sub_overflow(c->ts, c->clock_ns_ref, &d) &&
-		    !__builtin_add_overflow(c->start_realtime, d, &wall)) {
-			time_t secs = (time_t)(wall / 1000000000);
-			struct tm tm;
-			char when[64];
-			if (wall > 0 && gmtime_r(&secs, &tm) &&
-			    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
-				     &tm))
-				printf(", %s.%03d UTC", when,
-				       (int)(wall % 1000000000 / 1000000));
-		}
-		putchar('\n');
-	} else {
-		printf("unknown\n");
-	}
 	show_what(c);
-	if (c->has_reason) {
-		printf("  reason:     \"");
-		put_clean(c->reason, -1);
-		printf("\"\n");
-	}
 	printf("  fault addr: ");
 	if (c->has_fault)
 		printf("0x%016" PRIx64 "\n", c->fault);
 	else
 		printf("-\n");
+	show_where(db, c, ext);
+	if (c->has_reason && !reason_restates(c)) {
+		printf("  %s     \"", !strcmp(c->kind, "panic") ? "message:"
+							 : "reason: ");
+		put_clean(c->reason, -1);
+		printf("\"\n");
+	}
+	printf("  when:       ");
+	if (c->has_ts) {
+		char buf[48], when[64];
+		int64_t wall;
+		if (wall_of(c, c->ts, &wall) &&
+		    fmt_wall(when, sizeof(when), wall, true))
+			printf("%s, ", when);
+		ut_fmt_ts(buf, sizeof(buf), c->ts);
+		printf("%s s on the guest's monotonic clock\n", buf);
+	} else {
+		printf("unknown\n");
+	}
 	if (c->has_vcpu || c->has_tid) {
 		printf("  context:   ");
 		if (c->has_vcpu)
 			printf(" vCPU %lld", (long long)c->vcpu);
 		if (c->has_tid && c->tid)
-			printf(" thread %lld", (long long)c->tid);
+			printf("%s thread %lld", c->has_vcpu ? "," : "",
+			       (long long)c->tid);
 		putchar('\n');
 	}
+	if (c->elf_path) {
+		printf("  program:    ");
+		put_clean(c->elf_path, -1);
+		putchar('\n');
+	}
+	if (c->cmdline) {
+		printf("  command:    ");
+		put_clean(c->cmdline, -1);
+		putchar('\n');
+	}
+	if (c->has_uid) {
+		struct passwd pw, *pp = NULL;
+		char pbuf[1024];
+		printf("  user:       ");
+		if (c->uid >= 0 && c->uid <= UINT32_MAX &&
+		    getpwuid_r((uid_t)c->uid, &pw, pbuf, sizeof(pbuf), &pp) == 0 &&
+		    pp) {
+			put_clean(pp->pw_name, -1);
+			printf(" (uid %lld)\n", (long long)c->uid);
+		} else {
+			printf("uid %lld\n", (long long)c->uid);
+		}
+	}
+	if (c->note) {
+		printf("  note:       ");
+		put_clean(c->note, -1);
+		putchar('\n');
+	}
+}
+
+/* The stacks of the threads that did not crash (crash_threads). */
+static void show_threads(sqlite3 *db, const struct crash *c)
+{
+	sqlite3_stmt *s;
+	int64_t cur = 0;
+	bool any = false;
+
+	if (ut_tracedb_has_table(db, "crash_threads") <= 0 ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT tid, idx, pc, function, offset, file, "
+			       "line, module, (SELECT count(DISTINCT tid) FROM "
+			       "crash_threads WHERE crash_id = ?1) FROM "
+			       "crash_threads WHERE crash_id = ?1 ORDER BY tid, "
+			       "idx",
+			       -1, &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(s, 1, c->id);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int64_t tid = sqlite3_column_int64(s, 0);
+		if (!any)
+			printf("\nthe other threads (%d):\n",
+			       sqlite3_column_int(s, 8));
+		if (!any || tid != cur)
+			printf("  thread %lld:\n", (long long)tid);
+		any = true;
+		cur = tid;
+		put_frame(s, 1, "    ");
+	}
+	sqlite3_finalize(s);
+}
+
+/* The modules of the core with their build ids (what the program and its
+ * libraries were, whatever the files on disk are now). */
+static void show_modules(const struct crash *c)
+{
+	enum { MAXMOD = 512 };
+	ut_module_t *m;
+	char err[256];
+	int n;
+
+	ut_core_info_t info;
+
+	/* only a core that passes the bounded check goes to libdwfl */
+	if (!c->core_path ||
+	    ut_core_check(c->core_path, &info, err, sizeof(err)) ||
+	    !(m = calloc(MAXMOD, sizeof(*m))))
+		return;
+	n = ut_core_modules(c->core_path, c->elf_path, m, MAXMOD, err,
+			    sizeof(err));
+	if (n > 0) {
+		printf("\nmodules (from the core: load address, build id, "
+		       "file):\n");
+		for (int i = 0; i < n; i++) {
+			printf("  0x%012" PRIx64 "  %-40s  ", m[i].start,
+			       m[i].build_id[0] ? m[i].build_id : "-");
+			put_clean(m[i].name, -1);
+			putchar('\n');
+		}
+	}
+	free(m);
 }
 
 static void show_registers(const struct crash *c)
@@ -589,18 +845,7 @@ static int show_frames(sqlite3 *db, int64_t id, const char *method)
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		ut_frame_t f;
-		char line[800];
-		memset(&f, 0, sizeof(f));
-		f.pc = (uint64_t)sqlite3_column_int64(s, 1);
-		copy_col(s, 2, f.function, sizeof(f.function));
-		f.offset = (uint64_t)sqlite3_column_int64(s, 3);
-		copy_col(s, 4, f.file, sizeof(f.file));
-		f.line = sqlite3_column_int(s, 5);
-		copy_col(s, 6, f.module, sizeof(f.module));
-		ut_bt_format_frame(&f, (uint32_t)sqlite3_column_int(s, 0), line,
-				   sizeof(line));
-		printf("  %s\n", line);
+		put_frame(s, 0, "  ");
 		n++;
 	}
 	sqlite3_finalize(s);
@@ -659,9 +904,10 @@ static void show_backtrace(sqlite3 *db, const struct crash *c, bool ext)
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		printf("  also stored: ");
 		put_clean(col_text(s, 0), -1);
-		printf(", %d frames, %d with a symbol (sqlite3: SELECT * FROM "
+		int nf = sqlite3_column_int(s, 1);
+		printf(", %d frame%s, %d with a symbol (sqlite3: SELECT * FROM "
 		       "crash_frames WHERE crash_id = %lld)\n",
-		       sqlite3_column_int(s, 1), sqlite3_column_int(s, 2),
+		       nf, nf == 1 ? "" : "s", sqlite3_column_int(s, 2),
 		       (long long)c->id);
 	}
 	sqlite3_finalize(s);
@@ -767,8 +1013,9 @@ static int show_event(sqlite3 *db, int64_t rowid, const struct crash *c,
 		return -1;
 	}
 	char ts[48], rel[48] = "";
-	int64_t t = sqlite3_column_int64(s, 0);
-	ut_fmt_ts(ts, sizeof(ts), t);
+	int64_t t = sqlite3_column_int64(s, 0), wall;
+	if (!wall_of(c, t, &wall) || !fmt_wall(ts, sizeof(ts), wall, false))
+		ut_fmt_ts(ts, sizeof(ts), t);
 	if (has_ts)
 		ut_fmt_dur(rel, sizeof(rel), (double)t - (double)c->ts);
 	printf("    %s  %10s  #%-6lld ", ts, rel,
@@ -808,11 +1055,53 @@ static int show_event(sqlite3 *db, int64_t rowid, const struct crash *c,
 	return 0;
 }
 
+/* The lost-event ranges of (lane) that begin at or after (from) and not
+ * after the crash (all of them if from is INT64_MIN), oldest first. */
+static sqlite3_stmt *lost_near(sqlite3 *db, const struct crash *c,
+			       int64_t lane, int64_t from)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT ts_before, ts_after, count, reason, "
+			       "seq_first FROM lost WHERE lane = ?1 AND "
+			       "(ts_before IS NULL OR (ts_before >= ?2 AND "
+			       "ts_before <= ?3)) ORDER BY ts_before, id "
+			       "LIMIT 20",
+			       -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(s, 1, lane);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, c->has_ts ? c->ts : INT64_MAX);
+	return s;
+}
+
+static void show_lost(sqlite3_stmt *l, const struct crash *c)
+{
+	char rel[48] = "?";
+	const char *why = col_text(l, 3);
+
+	if (c->has_ts && sqlite3_column_type(l, 0) != SQLITE_NULL)
+		ut_fmt_dur(rel, sizeof(rel),
+			   (double)sqlite3_column_int64(l, 0) - (double)c->ts);
+	printf("    %18s  %10s  LOST %lld events (#%lld on; ", "", rel,
+	       (long long)sqlite3_column_int64(l, 2),
+	       (long long)sqlite3_column_int64(l, 4));
+	if (why && !strcmp(why, "guest"))
+		printf("dropped by the guest: its ring was full");
+	else if (why && !strcmp(why, "overwrite"))
+		printf("overwritten in the ring before they were read");
+	else
+		put_clean(why ? why : "?", -1);
+	printf(")\n");
+}
+
 static int show_last_events(sqlite3 *db, const struct crash *c, int per_lane)
 {
 	sqlite3_stmt *s;
 	int64_t *ids;
-	int rc, lanes = 0;
+	int rc, lanes = 0, nidle = 0;
+	char idle[256] = "";
 
 	if (per_lane <= 0)
 		return 0;
@@ -827,31 +1116,86 @@ static int show_last_events(sqlite3 *db, const struct crash *c, int per_lane)
 		return -1;
 	}
 	sqlite3_bind_int64(s, 1, c->guest);
-	printf("\nlast events before the crash%s (time, time relative to "
-	       "the crash, sequence number, event, fields):\n",
-	       c->has_ts ? "" : " (crash time unknown: the last events)");
+	printf("\nlast events before the crash%s (%s, time relative to "
+	       "the crash, sequence number, event, fields; events lost near "
+	       "the crash as LOST):\n",
+	       c->has_ts ? "" : " (crash time unknown: the last events)",
+	       c->has_clock ? "UTC time" : "guest time");
 	int64_t until = c->has_ts ? c->ts : INT64_MAX;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t lane = sqlite3_column_int64(s, 0);
 		int64_t vcpu = sqlite3_column_int64(s, 1);
+		bool here = c->has_vcpu && c->vcpu == vcpu;
 		lanes++;
-		printf("  vCPU %lld%s:\n", (long long)vcpu,
-		       c->has_vcpu && c->vcpu == vcpu ? " (crashed here)" : "");
 		int n = last_rowids(db, lane, until, per_lane, ids);
 		if (n < 0) {
 			rc = SQLITE_ERROR;
 			break;
 		}
+		/* the oldest event shown: lost ranges from there on */
+		int64_t from = INT64_MIN;
+		if (n) {
+			sqlite3_stmt *t;
+			if (sqlite3_prepare_v2(db, "SELECT ts FROM events "
+					       "WHERE id = ?1", -1, &t,
+					       NULL) == SQLITE_OK) {
+				sqlite3_bind_int64(t, 1, ids[n - 1]);
+				if (sqlite3_step(t) == SQLITE_ROW)
+					from = sqlite3_column_int64(t, 0);
+				sqlite3_finalize(t);
+			}
+		}
+		sqlite3_stmt *l = lost_near(db, c, lane, from);
+		int lrc = l ? sqlite3_step(l) : SQLITE_DONE;
+		if (!n && lrc != SQLITE_ROW && !here) {
+			/* idle: one line for all of them */
+			size_t k = strlen(idle);
+			if (k < sizeof(idle) - 24)
+				snprintf(idle + k, sizeof(idle) - k, "%s%lld",
+					 nidle ? ", " : "", (long long)vcpu);
+			else if (k < sizeof(idle) - 4)
+				snprintf(idle + k, sizeof(idle) - k, ", ...");
+			nidle++;
+			sqlite3_finalize(l);
+			continue;
+		}
+		printf("  vCPU %lld%s:\n", (long long)vcpu,
+		       here ? " (crashed here)" : "");
 		if (!n)
 			printf("    (no events)\n");
-		for (int i = n - 1; i >= 0; i--)
-			if (show_event(db, ids[i], c, c->has_ts)) {
-				rc = SQLITE_ERROR;
-				break;
+		for (int i = n - 1; i >= 0 && rc != SQLITE_ERROR; i--) {
+			/* the lost ranges that begin before this event */
+			sqlite3_stmt *t;
+			int64_t ts = INT64_MAX;
+			if (lrc == SQLITE_ROW &&
+			    sqlite3_prepare_v2(db, "SELECT ts FROM events "
+					       "WHERE id = ?1", -1, &t,
+					       NULL) == SQLITE_OK) {
+				sqlite3_bind_int64(t, 1, ids[i]);
+				if (sqlite3_step(t) == SQLITE_ROW)
+					ts = sqlite3_column_int64(t, 0);
+				sqlite3_finalize(t);
 			}
+			while (lrc == SQLITE_ROW &&
+			       sqlite3_column_type(l, 0) != SQLITE_NULL &&
+			       sqlite3_column_int64(l, 0) < ts) {
+				show_lost(l, c);
+				lrc = sqlite3_step(l);
+			}
+			if (show_event(db, ids[i], c, c->has_ts))
+				rc = SQLITE_ERROR;
+		}
+		while (lrc == SQLITE_ROW) {
+			show_lost(l, c);
+			lrc = sqlite3_step(l);
+		}
+		sqlite3_finalize(l);
 		if (rc == SQLITE_ERROR)
 			break;
 	}
+	if (rc == SQLITE_DONE && nidle)
+		printf("  vCPU%s %s: no events stored\n", nidle > 1 ? "s" : "",
+		       idle);
 	if (rc == SQLITE_DONE && !lanes)
 		printf("  (the guest has no lanes: no events were stored)\n");
 	sqlite3_finalize(s);
@@ -863,28 +1207,17 @@ static int show_last_events(sqlite3 *db, const struct crash *c, int per_lane)
 
 /* Returns 0 if the core is fine or none was recorded, 1 if it is missing
  * or damaged. */
-static int show_core(const struct crash *c)
+static int show_core(const struct crash *c, const char *path)
 {
 	int bad = 0;
 
 	printf("\ncore file: ");
 	if (!c->core_path) {
-		printf("none");
-		if (c->note) {
-			printf(" (");
-			put_clean(c->note, -1);
-			putchar(')');
-		}
-		putchar('\n');
+		printf("none%s\n", c->note ? " (see the note above)" : "");
 		return 0;
 	}
 	put_clean(c->core_path, -1);
 	putchar('\n');
-	if (c->note) {
-		printf("  note: ");
-		put_clean(c->note, -1);
-		putchar('\n');
-	}
 	ut_core_info_t info;
 	char err[512], a[32], b[32], m[32];
 	struct stat sb;
@@ -928,7 +1261,9 @@ static int show_core(const struct crash *c)
 	       a, b);
 	if (bad)
 		return 1;
-	printf("\nopen it with:\n  gdb ");
+	printf("\nopen it with:\n  unitrace crash --gdb ");
+	put_shell_word(path);
+	printf(" %lld\n  or: gdb ", (long long)c->id);
 	if (c->elf_path)
 		put_shell_word(c->elf_path);
 	else
@@ -953,6 +1288,62 @@ static int show_core(const struct crash *c)
 }
 
 /* ---- the command ------------------------------------------------------------- */
+
+/* --gdb: replace this process with gdb on the crash's program and core.
+ * Returns only on failure (1), with the message printed. */
+static int run_gdb(sqlite3 *db, const char *path,
+		   int64_t id, bool ext, int nextra, char **extra)
+{
+	struct crash c;
+	ut_core_info_t info;
+	char err[512];
+	int rc = crash_load(db, id, ext, &c);
+
+	if (rc) {
+		if (rc == 1)
+			ut_error(CMD, "no crash %lld in %s (see 'unitrace crash "
+				      "%s')",
+				 (long long)id, path, path);
+		return rc < 0 ? -1 : 1;
+	}
+	if (!c.core_path) {
+		ut_error(CMD, "crash %lld has no core file%s%s", (long long)id,
+			 c.note ? ": " : "", c.note ? c.note : "");
+		crash_free(&c);
+		return 1;
+	}
+	if (ut_core_check(c.core_path, &info, err, sizeof(err))) {
+		ut_error(CMD, "%s", err);
+		crash_free(&c);
+		return 1;
+	}
+	char **argv = calloc((size_t)nextra + 4, sizeof(*argv));
+	int k = 0;
+	if (!argv) {
+		ut_error(CMD, "out of memory");
+		crash_free(&c);
+		return 1;
+	}
+	argv[k++] = "gdb";
+	struct stat sb;
+	if (c.elf_path && stat(c.elf_path, &sb) == 0)
+		argv[k++] = c.elf_path;
+	else if (c.elf_path)
+		ut_msg(CMD, "the program %s is gone (%s): gdb gets the core "
+			    "alone", c.elf_path, strerror(errno));
+	argv[k++] = c.core_path;
+	for (int i = 0; i < nextra; i++)
+		argv[k++] = extra[i];
+	/* the database stays open: SQLite's descriptors are close-on-exec,
+	 * and a failed exec returns here with everything still valid */
+	fflush(stdout);
+	execvp("gdb", argv);
+	ut_error(CMD, "cannot run gdb: %s%s", strerror(errno),
+		 errno == ENOENT ? " (install gdb: apt-get install gdb)" : "");
+	free(argv);
+	crash_free(&c);
+	return 1;
+}
 
 static int show_crash(sqlite3 *db, const char *path, int64_t id, bool ext,
 		      int per_lane)
@@ -987,14 +1378,16 @@ static int show_crash(sqlite3 *db, const char *path, int64_t id, bool ext,
 	}
 	if (rc < 0)
 		return -1;
-	show_header(&c);
-	show_registers(&c);
+	show_header(db, &c, ext);
 	show_backtrace(db, &c, ext);
+	show_threads(db, &c);
 	if (show_last_events(db, &c, per_lane)) {
 		crash_free(&c);
 		return -1;
 	}
-	rc = show_core(&c);
+	show_registers(&c);
+	show_modules(&c);
+	rc = show_core(&c, path);
 	crash_free(&c);
 	return rc;
 }
@@ -1002,8 +1395,10 @@ static int show_crash(sqlite3 *db, const char *path, int64_t id, bool ext,
 static int crash_run(int argc, char **argv)
 {
 	const char *path = NULL, *ids = NULL;
-	bool opts = true;
+	bool opts = true, gdb = false;
 	long per_lane = 10;
+	int nextra = 0;
+	char **extra = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -1024,6 +1419,8 @@ static int crash_run(int argc, char **argv)
 					 argv[i]);
 				return 2;
 			}
+		} else if (opts && !strcmp(a, "--gdb")) {
+			gdb = true;
 		} else if (opts && a[0] == '-' && a[1]) {
 			ut_error(CMD, "unknown option '%s'; see 'unitrace "
 				      "crash --help'",
@@ -1033,6 +1430,10 @@ static int crash_run(int argc, char **argv)
 			path = a;
 		} else if (!ids) {
 			ids = a;
+		} else if (gdb) {
+			if (!extra)
+				extra = &argv[i];
+			nextra++;
 		} else {
 			ut_error(CMD, "unexpected argument '%s'; see 'unitrace "
 				      "crash --help'",
@@ -1059,6 +1460,12 @@ static int crash_run(int argc, char **argv)
 		}
 		id = v;
 	}
+	if (gdb && !ids) {
+		ut_error(CMD, "--gdb needs a crash id: unitrace crash --gdb %s "
+			      "ID (the IDs: unitrace crash %s)",
+			 path, path);
+		return 2;
+	}
 	ut_tracedb_t *tdb = ut_tracedb_open_cmd(CMD, path);
 	if (!tdb)
 		return 1;
@@ -1066,6 +1473,8 @@ static int crash_run(int argc, char **argv)
 	int rc, ext = has_crash_details(db);
 	if (ext < 0)
 		rc = -1;
+	else if (gdb)
+		rc = run_gdb(db, path, id, ext, nextra, extra);
 	else if (!ids)
 		rc = list_crashes(db, path, ext);
 	else

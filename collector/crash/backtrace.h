@@ -101,6 +101,20 @@ void ut_bt_symbolize(ut_symtab_t *s, ut_backtrace_t *bt);
 int ut_bt_cfi_core(const char *core_path, const char *exe, uint32_t tid,
 		   ut_backtrace_t *bt, char *err, size_t errlen);
 
+/* A module (the program, a shared library, the vDSO) of a core. */
+typedef struct ut_module {
+	char name[256];      /* its path as the core names it */
+	uint64_t start, end; /* where it was loaded */
+	char build_id[2 * UT_BUILD_ID_MAX + 1]; /* hex, "" if none */
+} ut_module_t;
+
+/* The modules of core (core_path) (exe: the program, may be NULL) with
+ * their build ids, read by libdwfl from the core's memory and file
+ * notes, in address order: at most (max) into (out).  How many, or -1 with
+ * a message in (err). */
+int ut_core_modules(const char *core_path, const char *exe, ut_module_t *out,
+		    int max, char *err, size_t errlen);
+
 /*
  * CFI unwind of thread (tid) of the live process (pid), symbolized.  The
  * thread is ptrace-attached for the walk and detached again without a

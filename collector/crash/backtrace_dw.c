@@ -476,55 +476,133 @@ static void core_defuse_ntfile(Elf *core)
 	}
 }
 
-int ut_bt_cfi_core(const char *core_path, const char *exe, uint32_t tid,
-		   ut_backtrace_t *bt, char *err, size_t errlen)
+/* A libdwfl session over (core_path) (with its modules reported; exe may
+ * be NULL), in *dwfl, *core and *fd for core_close.  0, or -1 with the
+ * reason in (err) (what was opened is then closed). */
+static int core_open(const char *core_path, const char *exe, Dwfl **dwfl,
+		     Elf **core, int *fd, char *err, size_t errlen)
 {
-	Dwfl *dwfl = NULL;
-	Elf *core = NULL;
-	int fd, rc = -1;
-
-	ut_bt_init(bt, UT_BT_CFI_CORE);
+	*dwfl = NULL;
+	*core = NULL;
 	elf_version(EV_CURRENT);
-	fd = ut_open_regular(core_path);
-	if (fd < 0) {
+	*fd = ut_open_regular(core_path);
+	if (*fd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", core_path,
 			 strerror(errno));
 		return -1;
 	}
-	core = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL);
-	if (!core || elf_kind(core) != ELF_K_ELF) {
+	*core = elf_begin(*fd, ELF_C_READ_MMAP_PRIVATE, NULL);
+	if (!*core || elf_kind(*core) != ELF_K_ELF) {
 		snprintf(err, errlen, "%s is not an ELF file", core_path);
-		goto out;
+		goto fail;
 	}
-	core_defuse_ntfile(core);
+	core_defuse_ntfile(*core);
 	/* libdw opens the executable by this name itself, too. */
 	int xfd = exe ? ut_open_regular(exe) : -1;
 	if (xfd >= 0)
 		close(xfd);
 	else
 		exe = NULL;
-	dwfl = dwfl_begin(&offline_callbacks);
-	if (!dwfl) {
+	*dwfl = dwfl_begin(&offline_callbacks);
+	if (!*dwfl) {
 		dwfl_fail(err, errlen, "libdw");
-		goto out;
+		goto fail;
 	}
-	dwfl_report_begin(dwfl);
-	if (dwfl_core_file_report(dwfl, core, exe) < 0) {
+	dwfl_report_begin(*dwfl);
+	if (dwfl_core_file_report(*dwfl, *core, exe) < 0) {
 		dwfl_fail(err, errlen, "reading the core's modules");
-		goto out;
+		goto fail;
 	}
-	dwfl_report_end(dwfl, NULL, NULL);
-	if (dwfl_core_file_attach(dwfl, core) < 0) {
-		dwfl_fail(err, errlen, "reading the core's threads");
-		goto out;
-	}
-	rc = unwind(dwfl, tid, true, bt, err, errlen);
-out:
+	dwfl_report_end(*dwfl, NULL, NULL);
+	return 0;
+fail:
+	dwfl_end(*dwfl);
+	if (*core)
+		elf_end(*core);
+	close(*fd);
+	*dwfl = NULL;
+	*core = NULL;
+	*fd = -1;
+	return -1;
+}
+
+static void core_close(Dwfl *dwfl, Elf *core, int fd)
+{
 	dwfl_end(dwfl);
 	if (core)
 		elf_end(core);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+int ut_bt_cfi_core(const char *core_path, const char *exe, uint32_t tid,
+		   ut_backtrace_t *bt, char *err, size_t errlen)
+{
+	Dwfl *dwfl;
+	Elf *core;
+	int fd, rc = -1;
+
+	ut_bt_init(bt, UT_BT_CFI_CORE);
+	if (core_open(core_path, exe, &dwfl, &core, &fd, err, errlen))
+		return -1;
+	if (dwfl_core_file_attach(dwfl, core) < 0)
+		dwfl_fail(err, errlen, "reading the core's threads");
+	else
+		rc = unwind(dwfl, tid, true, bt, err, errlen);
+	core_close(dwfl, core, fd);
 	return rc;
+}
+
+struct mods {
+	ut_module_t *out;
+	int max, n;
+};
+
+static int one_module(Dwfl_Module *m, void **user, const char *name,
+		      Dwarf_Addr start, void *arg)
+{
+	struct mods *ms = arg;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	Dwarf_Addr end;
+	int len;
+
+	(void)user;
+	if (ms->n >= ms->max)
+		return DWARF_CB_ABORT;
+	ut_module_t *o = &ms->out[ms->n++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->name, sizeof(o->name), "%s", name ? name : "?");
+	dwfl_module_info(m, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	o->start = start;
+	o->end = end;
+	len = dwfl_module_build_id(m, &bits, &vaddr);
+	for (int i = 0; i < len && i < (int)UT_BUILD_ID_MAX; i++)
+		snprintf(o->build_id + 2 * i, 3, "%02x", bits[i]);
+	return DWARF_CB_OK;
+}
+
+static int module_cmp(const void *a, const void *b)
+{
+	const ut_module_t *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int ut_core_modules(const char *core_path, const char *exe, ut_module_t *out,
+		    int max, char *err, size_t errlen)
+{
+	struct mods ms = {out, max, 0};
+	Dwfl *dwfl;
+	Elf *core;
+	int fd;
+
+	if (core_open(core_path, exe, &dwfl, &core, &fd, err, errlen))
+		return -1;
+	dwfl_getmodules(dwfl, one_module, &ms, 0);
+	core_close(dwfl, core, fd);
+	qsort(out, (size_t)ms.n, sizeof(*out), module_cmp);
+	return ms.n;
 }
 
 int ut_bt_cfi_pid(int pid, uint32_t tid, ut_backtrace_t *bt, char *err,

@@ -98,7 +98,15 @@ struct ut_crash_job {
 	char note[1024];
 	char core_path[PATH_MAX];
 	ut_backtrace_t fp, cfi;
+	/* the other threads' stacks: tbt[k] of thread ttid[k] */
+	ut_backtrace_t *tbt;
+	uint32_t *ttid;
+	size_t ntbt;
 };
+
+/* Stacks stored for at most this many threads besides the crashing one
+ * (each costs a CFI unwind of the core, tens of ms). */
+#define UT_CRASH_THREAD_STACKS 64
 
 const char *ut_crash_job_reason(const ut_crash_job_t *j)
 {
@@ -109,6 +117,8 @@ void ut_crash_job_free(ut_crash_job_t *j)
 {
 	if (!j)
 		return;
+	free(j->tbt);
+	free(j->ttid);
 	j->src->release(j->src);
 	if (j->src->destroy)
 		j->src->destroy(j->src);
@@ -132,6 +142,8 @@ int ut_crash_begin(ut_store_t *st, int64_t guest_id, ut_reader_t *rd,
 	}
 	j->src = src;
 	j->o = *o;
+	src->cmdline[0] = 0;
+	src->uid = -1;
 	/* Zeroed (calloc): ut_reader_crash leaves the record untouched when
 	 * it has no magic or the region is too small. */
 	rec = &j->rec;
@@ -182,6 +194,61 @@ static void capture_gate(void)
 		nanosleep(&nap, NULL);
 }
 
+/* Thread k of the source: the frame-pointer walk (symbolized with sym,
+ * which may be NULL) into (fp), and the CFI unwind of the core, the
+ * second opinion (a partial result is kept), into (cfi). */
+static void walk_thread(ut_crash_job_t *j, ut_symtab_t *sym, size_t k,
+			ut_backtrace_t *fp, ut_backtrace_t *cfi)
+{
+	ut_crash_src_t *src = j->src;
+	char err[512];
+
+	ut_bt_fp_walk(src->mem, src->thr[k].regs, fp);
+	if (sym)
+		ut_bt_symbolize(sym, fp);
+	if (j->core_ok && (src->elf || !src->cfi_needs_elf))
+		ut_bt_cfi_core(j->core_path, src->elf, src->thr[k].tid, cfi,
+			       err, sizeof(err));
+}
+
+/* The stacks of the threads (vCPUs) that did not crash: the better of the
+ * two walks of each, for the first UT_CRASH_THREAD_STACKS of them. */
+static void other_threads(ut_crash_job_t *j, ut_symtab_t *sym)
+{
+	ut_crash_src_t *src = j->src;
+	size_t n = src->nthr > 1 ? src->nthr - 1 : 0;
+	ut_backtrace_t *cfi;
+
+	if (n > UT_CRASH_THREAD_STACKS) {
+		char m[96];
+		snprintf(m, sizeof(m), "the stacks of %zu more threads were "
+			 "not walked (the core has them)",
+			 n - UT_CRASH_THREAD_STACKS);
+		ut_note_append(j->note, sizeof(j->note), "%s%s", m);
+		n = UT_CRASH_THREAD_STACKS;
+	}
+	if (!n)
+		return;
+	j->tbt = calloc(n, sizeof(*j->tbt));
+	j->ttid = calloc(n, sizeof(*j->ttid));
+	cfi = malloc(sizeof(*cfi));
+	if (!j->tbt || !j->ttid || !cfi) {
+		ut_note_append(j->note, sizeof(j->note), "%s%s", "out of memory "
+			       "for the other threads' stacks");
+		free(cfi);
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		memset(cfi, 0, sizeof(*cfi));
+		walk_thread(j, sym, k + 1, &j->tbt[k], cfi);
+		if (ut_bt_better(&j->tbt[k], cfi) == cfi)
+			memcpy(&j->tbt[k], cfi, sizeof(*cfi));
+		j->ttid[k] = src->thr[k + 1].tid;
+	}
+	j->ntbt = n;
+	free(cfi);
+}
+
 void ut_crash_compute(ut_crash_job_t *j)
 {
 	ut_crash_src_t *src = j->src;
@@ -206,21 +273,13 @@ void ut_crash_compute(ut_crash_job_t *j)
 					j->note, sizeof(j->note));
 		}
 		if (j->valid || src->walk_without_record) {
-			ut_symtab_t *sym;
-			ut_bt_fp_walk(src->mem, src->thr[0].regs, &j->fp);
-			sym = src->symtab(src, err, sizeof(err));
-			if (sym) {
-				ut_bt_symbolize(sym, &j->fp);
-				ut_symtab_free(sym);
-			} else {
+			ut_symtab_t *sym = src->symtab(src, err, sizeof(err));
+			if (!sym)
 				ut_note_append(j->note, sizeof(j->note),
 					       "%sno symbols: %s", err);
-			}
-			/* The second opinion; a partial result is kept. */
-			if (j->core_ok && (src->elf || !src->cfi_needs_elf))
-				ut_bt_cfi_core(j->core_path, src->elf,
-					       src->thr[0].tid, &j->cfi, err,
-					       sizeof(err));
+			walk_thread(j, sym, 0, &j->fp, &j->cfi);
+			other_threads(j, sym);
+			ut_symtab_free(sym);
 		}
 	}
 	src->release(src);
@@ -267,6 +326,13 @@ int ut_crash_store(ut_store_t *st, ut_crash_job_t *j)
 		if (cfi->n && ut_store_crash_bt(st, j->crash, cfi, best == cfi))
 			return -1;
 	}
+	for (size_t k = 0; k < j->ntbt; k++)
+		if (j->tbt[k].n &&
+		    ut_store_crash_thread(st, j->crash, j->ttid[k], &j->tbt[k]))
+			return -1;
+	if ((j->src->cmdline[0] || j->src->uid >= 0) &&
+	    ut_store_crash_proc(st, j->crash, j->src->cmdline, j->src->uid))
+		return -1;
 	if (!j->o.quiet)
 		ut_msg(j->o.cmd, "crash %lld%s captured: %s%s%s%s",
 			(long long)j->crash, j->src->what, j->rec.reason,

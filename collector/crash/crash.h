@@ -108,8 +108,10 @@ struct ut_crash_src {
 	const char *elf;          /* the program: crash row, symbols, CFI */
 	char core_name[NAME_MAX + 16]; /* core file: NAME.CRASH.core */
 	const ut_memsrc_t *mem;
-	ut_core_thread_t *thr;
+	ut_core_thread_t *thr;    /* thr[0]: the crashing thread or vCPU */
 	size_t nthr;
+	char cmdline[1024];       /* the process's command line, "" unknown */
+	int64_t uid;              /* its real user id, -1 unknown */
 	/* On the serving thread (reads the reader and the transport's guest
 	 * state); everything the hooks below need is copied into (s) here. */
 	void (*prepare)(ut_crash_src_t *s, ut_reader_t *rd,

@@ -584,6 +584,42 @@ static void hs_prepare(ut_crash_src_t *s, ut_reader_t *rd,
 		 base ? base + 1 : "guest", h->pid);
 }
 
+/* The frozen process's command line (its arguments joined by spaces,
+ * cut at the buffer) and real user id, for the crash row. */
+static void hs_proc_info(hosted_src_t *h)
+{
+	char path[64];
+	size_t len;
+	uint8_t *b;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", h->pid);
+	if ((b = slurp(path, &len))) {
+		size_t k = len < sizeof(h->s.cmdline) - 1
+			   ? len : sizeof(h->s.cmdline) - 1;
+		while (k && !b[k - 1]) /* the last argument's NUL */
+			k--;
+		for (size_t i = 0; i < k; i++)
+			h->s.cmdline[i] = b[i] ? (char)b[i] : ' ';
+		h->s.cmdline[k] = 0;
+		free(b);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", h->pid);
+	if ((b = slurp(path, &len))) {
+		const char *u = memmem(b, len, "\nUid:", 5);
+		char num[24], *end;
+		if (u) {
+			size_t k = len - (size_t)(u + 5 - (const char *)b);
+			k = k < sizeof(num) - 1 ? k : sizeof(num) - 1;
+			memcpy(num, u + 5, k);
+			num[k] = 0;
+			long long v = strtoll(num, &end, 10);
+			if (end != num && v >= 0)
+				h->s.uid = v;
+		}
+		free(b);
+	}
+}
+
 static int hs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 		       char *note, size_t notelen)
 {
@@ -598,6 +634,7 @@ static int hs_open_mem(ut_crash_src_t *s, const struct ut_crash_rec *rec,
 		return -1;
 	}
 	h->mem_open = true;
+	hs_proc_info(h);
 	if (h->m.cut[0])
 		ut_note_append(note, notelen, "%sbounded capture: %s", h->m.cut);
 	s->mem = &h->m.src;

@@ -145,18 +145,43 @@ int ut_store_crash_core(ut_store_t *st, int64_t crash, const char *core_path,
 	return store_changed_one(st, "crash", crash);
 }
 
+/* pc, function, offset, file, line, module of (f) at parameters p..p+5 */
+static void bind_frame(sqlite3_stmt *s, int p, const ut_frame_t *f)
+{
+	sqlite3_bind_int64(s, p, (int64_t)f->pc);
+	bind_guest_text(s, p + 1, f->function, sizeof(f->function));
+	if (f->function[0])
+		sqlite3_bind_int64(s, p + 2, (int64_t)f->offset);
+	else
+		sqlite3_bind_null(s, p + 2);
+	bind_guest_text(s, p + 3, f->file, sizeof(f->file));
+	if (f->file[0])
+		sqlite3_bind_int(s, p + 4, f->line);
+	else
+		sqlite3_bind_null(s, p + 4);
+	bind_guest_text(s, p + 5, f->module, sizeof(f->module));
+}
+
+/* In a transaction, with a backtrace that fits UT_BT_MAX. */
+static bool bt_writable(ut_store_t *st, const struct ut_backtrace *bt)
+{
+	if (store_need_txn(st))
+		return false;
+	if (!bt || bt->n > UT_BT_MAX) {
+		store_seterr(st, "bad backtrace");
+		return false;
+	}
+	return true;
+}
+
 int ut_store_crash_bt(ut_store_t *st, int64_t crash,
 		      const struct ut_backtrace *bt, bool primary)
 {
 	const char *method;
 	sqlite3_stmt *s;
 
-	if (store_need_txn(st))
+	if (!bt_writable(st, bt))
 		return -1;
-	if (!bt || bt->n > UT_BT_MAX) {
-		store_seterr(st, "bad backtrace");
-		return -1;
-	}
 	method = ut_bt_method_name(bt->method);
 	if (!(s = store_stmt(st, S_FRAME_DEL)))
 		return -1;
@@ -165,24 +190,12 @@ int ut_store_crash_bt(ut_store_t *st, int64_t crash,
 	if (store_step_done(st, s, "replacing a backtrace"))
 		return -1;
 	for (uint32_t i = 0; i < bt->n; i++) {
-		const ut_frame_t *f = &bt->f[i];
 		if (!(s = store_stmt(st, S_FRAME_INS)))
 			return -1;
 		sqlite3_bind_int64(s, 1, crash);
 		sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, i);
-		sqlite3_bind_int64(s, 4, (int64_t)f->pc);
-		bind_guest_text(s, 5, f->function, sizeof(f->function));
-		if (f->function[0])
-			sqlite3_bind_int64(s, 6, (int64_t)f->offset);
-		else
-			sqlite3_bind_null(s, 6);
-		bind_guest_text(s, 7, f->file, sizeof(f->file));
-		if (f->file[0])
-			sqlite3_bind_int(s, 8, f->line);
-		else
-			sqlite3_bind_null(s, 8);
-		bind_guest_text(s, 9, f->module, sizeof(f->module));
+		bind_frame(s, 4, &bt->f[i]);
 		if (store_step_done(st, s, "storing a backtrace frame"))
 			return -1;
 	}
@@ -199,6 +212,53 @@ int ut_store_crash_bt(ut_store_t *st, int64_t crash,
 	sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, crash);
 	if (store_step_done(st, s, "storing a backtrace"))
+		return -1;
+	return store_changed_one(st, "crash", crash);
+}
+
+int ut_store_crash_thread(ut_store_t *st, int64_t crash, uint32_t tid,
+			  const struct ut_backtrace *bt)
+{
+	sqlite3_stmt *s;
+
+	if (!bt_writable(st, bt))
+		return -1;
+	if (!(s = store_stmt(st, S_THREAD_DEL)))
+		return -1;
+	sqlite3_bind_int64(s, 1, crash);
+	sqlite3_bind_int64(s, 2, tid);
+	if (store_step_done(st, s, "replacing a thread's stack"))
+		return -1;
+	for (uint32_t i = 0; i < bt->n; i++) {
+		if (!(s = store_stmt(st, S_THREAD_INS)))
+			return -1;
+		sqlite3_bind_int64(s, 1, crash);
+		sqlite3_bind_int64(s, 2, tid);
+		sqlite3_bind_int64(s, 3, i);
+		bind_frame(s, 4, &bt->f[i]);
+		sqlite3_bind_text(s, 10, ut_bt_method_name(bt->method), -1,
+				  SQLITE_STATIC);
+		if (store_step_done(st, s, "storing a thread's stack"))
+			return -1;
+	}
+	return 0;
+}
+
+int ut_store_crash_proc(ut_store_t *st, int64_t crash, const char *cmdline,
+			int64_t uid)
+{
+	sqlite3_stmt *s;
+
+	if (store_need_txn(st) || !(s = store_stmt(st, S_CRASH_PROC)))
+		return -1;
+	store_bind_opt_text(s, 1, cmdline && *cmdline ? cmdline : NULL,
+			    SQLITE_TRANSIENT);
+	if (uid >= 0)
+		sqlite3_bind_int64(s, 2, uid);
+	else
+		sqlite3_bind_null(s, 2);
+	sqlite3_bind_int64(s, 3, crash);
+	if (store_step_done(st, s, "updating a crash"))
 		return -1;
 	return store_changed_one(st, "crash", crash);
 }

@@ -31,11 +31,14 @@
 	"  elf_path TEXT,\n" \
 	"  bt_method TEXT,\n" \
 	"  note TEXT,\n" \
-	"  record BLOB"
+	"  record BLOB,\n" \
+	"  cmdline TEXT,\n" \
+	"  uid INTEGER"
 static const char *const crash_cols[][2] = {
 	{ "kind", "TEXT" },     { "code", "INTEGER" },  { "vcpu", "INTEGER" },
 	{ "tid", "INTEGER" },   { "elf_path", "TEXT" }, { "bt_method", "TEXT" },
-	{ "note", "TEXT" },     { "record", "BLOB" },
+	{ "note", "TEXT" },     { "record", "BLOB" },   { "cmdline", "TEXT" },
+	{ "uid", "INTEGER" },
 };
 #define CRASH_FRAMES_SQL \
 	"CREATE TABLE IF NOT EXISTS crash_frames(\n" \
@@ -48,7 +51,19 @@ static const char *const crash_cols[][2] = {
 	"  file TEXT,\n" \
 	"  line INTEGER,\n" \
 	"  module TEXT,\n" \
-	"  PRIMARY KEY (crash_id, method, idx)) WITHOUT ROWID;\n"
+	"  PRIMARY KEY (crash_id, method, idx)) WITHOUT ROWID;\n" \
+	"CREATE TABLE IF NOT EXISTS crash_threads(\n" \
+	"  crash_id INTEGER NOT NULL REFERENCES crashes(id),\n" \
+	"  tid INTEGER NOT NULL,\n" \
+	"  idx INTEGER NOT NULL,\n" \
+	"  pc INTEGER NOT NULL,\n" \
+	"  function TEXT,\n" \
+	"  offset INTEGER,\n" \
+	"  file TEXT,\n" \
+	"  line INTEGER,\n" \
+	"  module TEXT,\n" \
+	"  method TEXT,\n" \
+	"  PRIMARY KEY (crash_id, tid, idx)) WITHOUT ROWID;\n"
 
 static const char schema_sql[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value);\n"
@@ -328,19 +343,21 @@ int schema_create(sqlite3 *db)
 }
 
 /* Bring a database created by an earlier build of this schema version up
- * to date: additions only (new columns of crashes, crash_frames), which
- * older readers ignore. */
+ * to date: additions only (new columns of crashes, crash_frames,
+ * crash_threads), which older readers ignore. */
 int schema_upgrade(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	bool have[sizeof(crash_cols) / sizeof(crash_cols[0])] = { false };
-	bool frames = false;
+	bool frames = false, threads = false;
 	sqlite3_stmt *s = NULL;
 	int rc;
 
 	rc = sqlite3_prepare_v2(db,
 				"SELECT name FROM pragma_table_info('crashes') "
 				"UNION ALL SELECT '.frames' FROM sqlite_master "
-				"WHERE type = 'table' AND name = 'crash_frames'",
+				"WHERE type = 'table' AND name = 'crash_frames' "
+				"UNION ALL SELECT '.threads' FROM sqlite_master "
+				"WHERE type = 'table' AND name = 'crash_threads'",
 				-1, &s, NULL);
 	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
 		if ((rc = sqlite3_step(s)) != SQLITE_ROW)
@@ -349,11 +366,12 @@ int schema_upgrade(sqlite3 *db, const char *path, char *err, size_t errlen)
 		for (size_t i = 0; c && i < sizeof(have) / sizeof(have[0]); i++)
 			have[i] |= !strcmp(c, crash_cols[i][0]);
 		frames |= c && !strcmp(c, ".frames");
+		threads |= c && !strcmp(c, ".threads");
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		goto fail;
-	bool all = frames;
+	bool all = frames && threads;
 	for (size_t i = 0; i < sizeof(have) / sizeof(have[0]); i++)
 		all &= have[i];
 	if (all)

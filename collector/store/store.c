@@ -103,6 +103,13 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_FRAME_INS] = "INSERT INTO crash_frames(crash_id, method, idx, pc, "
 			"function, offset, file, line, module) "
 			"VALUES (?,?,?,?,?,?,?,?,?)",
+	[S_THREAD_DEL] = "DELETE FROM crash_threads WHERE crash_id = ?1 "
+			 "AND tid = ?2",
+	[S_THREAD_INS] = "INSERT INTO crash_threads(crash_id, tid, idx, pc, "
+			 "function, offset, file, line, module, method) "
+			 "VALUES (?,?,?,?,?,?,?,?,?,?)",
+	[S_CRASH_PROC] = "UPDATE crashes SET cmdline = ?1, uid = ?2 "
+			 "WHERE id = ?3",
 };
 
 /* ---- errors --------------------------------------------------------------- */

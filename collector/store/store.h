@@ -80,6 +80,14 @@ int ut_store_crash_core(ut_store_t *st, int64_t crash, const char *core_path,
 struct ut_backtrace; /* backtrace.h */
 int ut_store_crash_bt(ut_store_t *st, int64_t crash,
 		      const struct ut_backtrace *bt, bool primary);
+/* Store the stack of thread (tid), not the crashing one, in crash_threads
+ * (replacing an earlier one of that thread).  0 or -1. */
+int ut_store_crash_thread(ut_store_t *st, int64_t crash, uint32_t tid,
+			  const struct ut_backtrace *bt);
+/* The crashed process's command line (NULL or "": unknown) and user id
+ * (-1: unknown).  0 or -1. */
+int ut_store_crash_proc(ut_store_t *st, int64_t crash, const char *cmdline,
+			int64_t uid);
 /* (regs) (enum ut_x86_64_reg order) as "rip=0x... rsp=0x... ...". */
 void ut_crash_regs_text(const uint64_t regs[UT_CRASH_NREGS], char *buf,
 			size_t len);

@@ -1467,7 +1467,7 @@ static void test_store_and_cmd(void)
 	rc = run_crash(db, "2", NULL);
 	ok(rc == 1 && strstr(cap_out, "DAMAGED") && strstr(cap_err, "truncated"),
 	   "truncated core reported, exit 1: %s", cap_err);
-	ok(strstr(cap_out, "time:       unknown"), "unknown crash time shown");
+	ok(strstr(cap_out, "when:       unknown"), "unknown crash time shown");
 	rc = run_crash(db, "3", NULL);
 	ok(rc == 1 && strstr(cap_out, "DAMAGED") && strstr(cap_err, "garbled"),
 	   "garbled core reported, exit 1: %s", cap_err);
@@ -1476,7 +1476,8 @@ static void test_store_and_cmd(void)
 	   "missing core reported, exit 1: %s", cap_err);
 	rc = run_crash(db, "5", NULL);
 	ok(rc == 0 && strstr(cap_out, "page fault") &&
-		   strstr(cap_out, "none (dump failed"),
+		   strstr(cap_out, "note:       dump failed") &&
+		   strstr(cap_out, "core file: none (see the note above)"),
 	   "trap crash without a core");
 	rc = run_crash(db, "77", NULL);
 	ok(rc == 1 && strstr(cap_err, "no crash 77") &&
@@ -1505,7 +1506,10 @@ static void test_store_and_cmd(void)
 	sqlite3 *o;
 	sqlite3_open(old, &o);
 	int e1 = sqlite3_exec(o,
-			      "DROP TABLE crash_frames; ALTER TABLE crashes "
+			      "DROP TABLE crash_frames; DROP TABLE "
+			      "crash_threads; ALTER TABLE crashes DROP COLUMN "
+			      "cmdline; ALTER TABLE crashes DROP COLUMN uid; "
+			      "ALTER TABLE crashes "
 			      "DROP COLUMN record; ALTER TABLE crashes DROP "
 			      "COLUMN kind; INSERT INTO guests(id, name) "
 			      "VALUES (1, 'g'); INSERT INTO crashes(guest_id, "
@@ -1522,10 +1526,12 @@ static void test_store_and_cmd(void)
 	   "old database: detail with the stored text");
 	st = ut_store_open(old, 0, err, sizeof(err));
 	ok(st && q1(ut_store_db(st), "SELECT count(*) FROM sqlite_master WHERE "
-				     "name = 'crash_frames'") == 1 &&
+				     "name IN ('crash_frames', "
+				     "'crash_threads')") == 2 &&
 		   q1(ut_store_db(st), "SELECT count(*) FROM "
 				       "pragma_table_info('crashes') WHERE name "
-				       "IN ('record', 'kind')") == 2,
+				       "IN ('record', 'kind', 'cmdline', "
+				       "'uid')") == 4,
 	   "a writable open upgrades it (%s)", st ? "ok" : err);
 	ut_store_close(st);
 }
